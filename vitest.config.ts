@@ -1,0 +1,18 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(__filename);
+
+export default defineConfig({
+	resolve: {
+		// One CommonJS instance of n8n-workflow, as n8n itself loads it: `instanceof NodeApiError`
+		// stays reliable and the ESM build (which does not load outside n8n) is never used.
+		alias: { 'n8n-workflow': require.resolve('n8n-workflow') },
+	},
+	test: {
+		include: ['test/**/*.test.ts'],
+		exclude: ['test/n8n/**', 'node_modules/**'],
+		testTimeout: 20_000,
+		hookTimeout: 30_000,
+	},
+});
