@@ -5,7 +5,13 @@ import { B2COPY_PATHS, signB2CopyAssertion, startFakeB2Copy } from './b2copy';
 import type { B2CopyAssertionOptions, FakeB2Copy, FakeB2CopyOptions } from './b2copy';
 import { REQUEST_LOG_CAP, startFakeServer, json } from './common';
 import type { FakeServer } from './common';
-import { encryptedPkcs8Pem, generateEcKeyPair, generateP384Pem, generateRsaPem, publicPemOf } from './keys';
+import {
+	encryptedPkcs8Pem,
+	generateEcKeyPair,
+	generateP384Pem,
+	generateRsaPem,
+	publicPemOf,
+} from './keys';
 import type { EcKeyPair } from './keys';
 
 const IP = '203.0.113.10';
@@ -61,8 +67,10 @@ async function call(
 	return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
-const sign = (options: B2CopyAssertionOptions = {}, pem = pair.privatePkcs8Pem) => signB2CopyAssertion(pem, options);
-const exchange = (token: string) => call('POST', B2COPY_PATHS.exchange, { body: { external_token: token } });
+const sign = (options: B2CopyAssertionOptions = {}, pem = pair.privatePkcs8Pem) =>
+	signB2CopyAssertion(pem, options);
+const exchange = (token: string) =>
+	call('POST', B2COPY_PATHS.exchange, { body: { external_token: token } });
 
 async function login(): Promise<{ access: string; refresh: string }> {
 	const answer = await exchange(await sign());
@@ -77,7 +85,12 @@ describe('exchange: happy path', () => {
 		const answer = await exchange(await sign());
 		expect(answer.status).toBe(200);
 		expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-		expect(Object.keys(answer.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
+		expect(Object.keys(answer.body).sort()).toEqual([
+			'access_token',
+			'expires_in',
+			'refresh_token',
+			'token_type',
+		]);
 		expect(answer.body.token_type).toBe('Bearer');
 		expect(answer.body.expires_in).toBe(60);
 		const claims = decodeJwt(answer.body.access_token);
@@ -85,7 +98,10 @@ describe('exchange: happy path', () => {
 		expect(claims.exp).toBeGreaterThanOrEqual(before + 60);
 		expect(claims.exp).toBeLessThanOrEqual(before + 61);
 		expect(answer.body.refresh_token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
-		expect(fake.issuedTokens()).toEqual({ access: [answer.body.access_token], refresh: [answer.body.refresh_token] });
+		expect(fake.issuedTokens()).toEqual({
+			access: [answer.body.access_token],
+			refresh: [answer.body.refresh_token],
+		});
 	});
 
 	it('camel shape', async () => {
@@ -150,7 +166,7 @@ describe('exchange: happy path', () => {
 		await start({ keyIdFrom: 'either' });
 		expect((await exchange(await sign({ keyIdClaim: false }))).status).toBe(200);
 		expect((await exchange(await sign({ kidHeader: false }))).status).toBe(200);
-		expect((await exchange(await sign()))).toMatchObject({ status: 200 });
+		expect(await exchange(await sign())).toMatchObject({ status: 200 });
 	});
 });
 
@@ -162,8 +178,20 @@ describe('exchange: refusals', () => {
 	const now = () => Math.floor(Date.now() / 1000);
 
 	const cases: Array<[string, () => Promise<string>, number, string, string]> = [
-		['malformed (not a JWS)', async () => 'definitely-not-a-jwt', 401, 'malformed_token', 'Malformed token'],
-		['malformed (bad base64 parts)', async () => 'eyJ.eyJ.sig', 401, 'malformed_token', 'Malformed token'],
+		[
+			'malformed (not a JWS)',
+			async () => 'definitely-not-a-jwt',
+			401,
+			'malformed_token',
+			'Malformed token',
+		],
+		[
+			'malformed (bad base64 parts)',
+			async () => 'eyJ.eyJ.sig',
+			401,
+			'malformed_token',
+			'Malformed token',
+		],
 		[
 			'unsupported alg (HS256)',
 			async () =>
@@ -176,7 +204,13 @@ describe('exchange: refusals', () => {
 		],
 		[
 			'unsupported alg (none)',
-			async () => new UnsecuredJWT({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60 }).encode(),
+			async () =>
+				new UnsecuredJWT({
+					admin_id: 'admin-1',
+					device_ip: IP,
+					key_id: 'key-1',
+					exp: now() + 60,
+				}).encode(),
 			401,
 			'unsupported_alg',
 			'Unsupported token algorithm; ES256 is required',
@@ -214,7 +248,13 @@ describe('exchange: refusals', () => {
 			async () => {
 				const [h, , s] = (await sign()).split('.');
 				const forged = Buffer.from(
-					JSON.stringify({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60, jti: 'x' }),
+					JSON.stringify({
+						admin_id: 'admin-1',
+						device_ip: IP,
+						key_id: 'key-1',
+						exp: now() + 60,
+						jti: 'x',
+					}),
 				).toString('base64url');
 				return `${h}.${forged}.${s}`;
 			},
@@ -244,8 +284,20 @@ describe('exchange: refusals', () => {
 			'exp_too_far',
 			'Token exp is too far in the future',
 		],
-		['iat in the future', () => sign({ iat: now() + 600 }), 401, 'iat_in_future', 'Token iat is in the future'],
-		['nbf in the future', () => sign({ claims: { nbf: now() + 600 } }), 401, 'not_yet_valid', 'Token is not yet valid'],
+		[
+			'iat in the future',
+			() => sign({ iat: now() + 600 }),
+			401,
+			'iat_in_future',
+			'Token iat is in the future',
+		],
+		[
+			'nbf in the future',
+			() => sign({ claims: { nbf: now() + 600 } }),
+			401,
+			'not_yet_valid',
+			'Token is not yet valid',
+		],
 		['unknown admin', () => sign({ adminId: 'admin-2' }), 403, 'unknown_admin', 'Unknown admin'],
 		[
 			'device IP not allowed',
@@ -304,7 +356,10 @@ describe('exchange: refusals', () => {
 		expect((await exchange(await sign({ jti: 'fixed' }))).status).toBe(200);
 		const again = await exchange(await sign({ jti: 'fixed', iat: now() - 30 }));
 		expect(again.status).toBe(401);
-		expect(again.body).toEqual({ code: 'replayed_assertion', message: 'Token has already been used' });
+		expect(again.body).toEqual({
+			code: 'replayed_assertion',
+			message: 'Token has already been used',
+		});
 	});
 
 	it('replayed assertion without jti (same token string)', async () => {
@@ -324,13 +379,28 @@ describe('exchange: refusals', () => {
 	});
 
 	it.each([
-		['form content type', { 'content-type': 'application/x-www-form-urlencoded' }, 'external_token=abc', 'bad_content_type'],
+		[
+			'form content type',
+			{ 'content-type': 'application/x-www-form-urlencoded' },
+			'external_token=abc',
+			'bad_content_type',
+		],
 		['no content type', {}, '{"external_token":"abc"}', 'bad_content_type'],
 		['invalid JSON', { 'content-type': 'application/json' }, '{"external_token":', 'invalid_json'],
 		['JSON array', { 'content-type': 'application/json' }, '["abc"]', 'invalid_json'],
 		['empty body', { 'content-type': 'application/json' }, '', 'missing_external_token'],
-		['missing field', { 'content-type': 'application/json' }, '{"token":"abc"}', 'missing_external_token'],
-		['non-string field', { 'content-type': 'application/json' }, '{"external_token":1}', 'missing_external_token'],
+		[
+			'missing field',
+			{ 'content-type': 'application/json' },
+			'{"token":"abc"}',
+			'missing_external_token',
+		],
+		[
+			'non-string field',
+			{ 'content-type': 'application/json' },
+			'{"external_token":1}',
+			'missing_external_token',
+		],
 	])('400 for %s', async (_name, headers, raw, code) => {
 		const answer = await call('POST', B2COPY_PATHS.exchange, { headers, raw });
 		expect(answer.status).toBe(400);
@@ -341,7 +411,11 @@ describe('exchange: refusals', () => {
 	it('405 for GET, 404 for a sloppy path', async () => {
 		expect((await call('GET', B2COPY_PATHS.exchange)).status).toBe(405);
 		const token = await sign();
-		for (const path of [`/${B2COPY_PATHS.exchange}`, `${B2COPY_PATHS.exchange}/`, '/api/admin/auth/v2/authexternalcrm']) {
+		for (const path of [
+			`/${B2COPY_PATHS.exchange}`,
+			`${B2COPY_PATHS.exchange}/`,
+			'/api/admin/auth/v2/authexternalcrm',
+		]) {
 			const answer = await call('POST', path, { body: { external_token: token } });
 			expect(answer.status).toBe(404);
 		}
@@ -377,26 +451,43 @@ describe('refresh', () => {
 	it('rotates: new pair, old refresh token dead, no Bearer needed', async () => {
 		await start();
 		const first = await login();
-		const answer = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: first.refresh } });
+		const answer = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: first.refresh },
+		});
 		expect(answer.status).toBe(200);
 		expect(answer.body.access_token).not.toBe(first.access);
 		expect(answer.body.refresh_token).not.toBe(first.refresh);
-		expect((await call('GET', B2COPY_PATHS.echo, { token: answer.body.access_token })).status).toBe(200);
+		expect((await call('GET', B2COPY_PATHS.echo, { token: answer.body.access_token })).status).toBe(
+			200,
+		);
 
-		const reused = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: first.refresh } });
+		const reused = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: first.refresh },
+		});
 		expect(reused.status).toBe(401);
-		expect(reused.body).toEqual({ code: 'invalid_refresh_token', message: 'Invalid refresh token' });
+		expect(reused.body).toEqual({
+			code: 'invalid_refresh_token',
+			message: 'Invalid refresh token',
+		});
 
-		const next = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: answer.body.refresh_token } });
+		const next = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: answer.body.refresh_token },
+		});
 		expect(next.status).toBe(200);
-		expect(fake.counters).toMatchObject({ refreshes: 3, refreshesOk: 2, refusals: { refresh_reused: 1 } });
+		expect(fake.counters).toMatchObject({
+			refreshes: 3,
+			refreshesOk: 2,
+			refusals: { refresh_reused: 1 },
+		});
 		expect(fake.issuedTokens().refresh).toHaveLength(3);
 	});
 
 	it('answers in the configured shape', async () => {
 		await start({ responseShape: 'camelObject' });
 		const answer = await exchange(await sign());
-		const refreshed = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: answer.body.refreshToken.token } });
+		const refreshed = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: answer.body.refreshToken.token },
+		});
 		expect(refreshed.status).toBe(200);
 		expect(typeof refreshed.body.accessToken.token).toBe('string');
 	});
@@ -405,7 +496,10 @@ describe('refresh', () => {
 		await start();
 		const first = await login();
 		fake.expireAccessTokens();
-		const answer = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: first.refresh }, token: first.access });
+		const answer = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: first.refresh },
+			token: first.access,
+		});
 		expect(answer.status).toBe(200);
 	});
 
@@ -418,14 +512,25 @@ describe('refresh', () => {
 
 		const a = await login();
 		fake.revokeRefreshTokens();
-		const revoked = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: a.refresh } });
-		expect(revoked.body).toEqual({ code: 'invalid_refresh_token', message: 'Invalid refresh token' });
+		const revoked = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: a.refresh },
+		});
+		expect(revoked.body).toEqual({
+			code: 'invalid_refresh_token',
+			message: 'Invalid refresh token',
+		});
 
 		const b = await login();
 		clock += 101_000;
-		const expired = await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: b.refresh } });
+		const expired = await call('POST', B2COPY_PATHS.refresh, {
+			body: { refresh_token: b.refresh },
+		});
 		expect(expired.status).toBe(401);
-		expect(fake.counters.refusals).toEqual({ refresh_unknown: 1, refresh_revoked: 1, refresh_expired: 1 });
+		expect(fake.counters.refusals).toEqual({
+			refresh_unknown: 1,
+			refresh_revoked: 1,
+			refresh_expired: 1,
+		});
 	});
 
 	it('400 without a refresh_token', async () => {
@@ -442,7 +547,9 @@ describe('protected routes', () => {
 		const missing = await call('GET', B2COPY_PATHS.echo);
 		expect(missing.status).toBe(401);
 		expect(missing.body.message).toBe('Missing access token');
-		const basic = await call('GET', B2COPY_PATHS.echo, { headers: { authorization: 'Basic YTpi' } });
+		const basic = await call('GET', B2COPY_PATHS.echo, {
+			headers: { authorization: 'Basic YTpi' },
+		});
 		expect(basic.body.message).toBe('Missing access token');
 		const unknown = await call('GET', B2COPY_PATHS.echo, { token: 'eyJhbGciOiJIUzI1NiJ9.e30.x' });
 		expect(unknown.status).toBe(401);
@@ -455,7 +562,9 @@ describe('protected routes', () => {
 		expect(expired.status).toBe(401);
 		expect(expired.body).toEqual({ code: 'access_token_expired', message: 'Access token expired' });
 		// A refresh token given as a Bearer token is not an access token.
-		expect((await call('GET', B2COPY_PATHS.echo, { token: refresh })).body.message).toBe('Invalid access token');
+		expect((await call('GET', B2COPY_PATHS.echo, { token: refresh })).body.message).toBe(
+			'Invalid access token',
+		);
 		// Tokens issued after the expiry are fine.
 		const fresh = await login();
 		expect((await call('GET', B2COPY_PATHS.echo, { token: fresh.access })).status).toBe(200);
@@ -469,7 +578,9 @@ describe('protected routes', () => {
 		clock += 29_000;
 		expect((await call('GET', B2COPY_PATHS.echo, { token: access })).status).toBe(200);
 		clock += 2_000;
-		expect((await call('GET', B2COPY_PATHS.echo, { token: access })).body.message).toBe('Access token expired');
+		expect((await call('GET', B2COPY_PATHS.echo, { token: access })).body.message).toBe(
+			'Access token expired',
+		);
 	});
 
 	it('expireAccessTokensAfter(n) expires mid-run', async () => {
@@ -489,8 +600,15 @@ describe('protected routes', () => {
 		const { access } = await login();
 		const get = await call('GET', `${B2COPY_PATHS.echo}?a=1&b=x&b=y`, { token: access });
 		expect(get.body).toEqual({ ok: true, admin_id: 'admin-1', query: { a: '1', b: ['x', 'y'] } });
-		const post = await call('POST', B2COPY_PATHS.echo, { token: access, body: { n: 1, nested: { s: 'v' } } });
-		expect(post.body).toEqual({ ok: true, admin_id: 'admin-1', body: { n: 1, nested: { s: 'v' } } });
+		const post = await call('POST', B2COPY_PATHS.echo, {
+			token: access,
+			body: { n: 1, nested: { s: 'v' } },
+		});
+		expect(post.body).toEqual({
+			ok: true,
+			admin_id: 'admin-1',
+			body: { n: 1, nested: { s: 'v' } },
+		});
 		expect((await call('DELETE', B2COPY_PATHS.echo, { token: access })).status).toBe(405);
 	});
 
@@ -507,7 +625,10 @@ describe('protected routes', () => {
 		}
 		expect(statuses).toEqual([1, 1, 2, 2]);
 		expect(fake.feePolls('withdrawal_req_789')).toBe(4);
-		const other = await call('POST', B2COPY_PATHS.fee, { token: access, body: { ...body, request_id: 'r2' } });
+		const other = await call('POST', B2COPY_PATHS.fee, {
+			token: access,
+			body: { ...body, request_id: 'r2' },
+		});
 		expect(other.body.status).toBe(1);
 	});
 
@@ -515,23 +636,46 @@ describe('protected routes', () => {
 		await start({ feePendingPolls: 0 });
 		const { access } = await login();
 		fake.scriptFeeError('bad', 'Insufficient funds');
-		const err = await call('POST', B2COPY_PATHS.fee, { token: access, body: { account_login: '1', request_id: 'bad' } });
-		expect(err.body).toEqual({ account_login: '1', request_id: 'bad', status: 3, message: 'Insufficient funds' });
-		const ok = await call('POST', B2COPY_PATHS.fee, { token: access, body: { account_login: '1', request_id: 'good' } });
+		const err = await call('POST', B2COPY_PATHS.fee, {
+			token: access,
+			body: { account_login: '1', request_id: 'bad' },
+		});
+		expect(err.body).toEqual({
+			account_login: '1',
+			request_id: 'bad',
+			status: 3,
+			message: 'Insufficient funds',
+		});
+		const ok = await call('POST', B2COPY_PATHS.fee, {
+			token: access,
+			body: { account_login: '1', request_id: 'good' },
+		});
 		expect(ok.body.status).toBe(2);
 	});
 
 	it('fee: 409 on a request_id reused with another account, 400 on bad fields, 401 without token', async () => {
 		await start();
 		const { access } = await login();
-		await call('POST', B2COPY_PATHS.fee, { token: access, body: { account_login: '1', request_id: 'r' } });
-		const conflict = await call('POST', B2COPY_PATHS.fee, { token: access, body: { account_login: '2', request_id: 'r' } });
+		await call('POST', B2COPY_PATHS.fee, {
+			token: access,
+			body: { account_login: '1', request_id: 'r' },
+		});
+		const conflict = await call('POST', B2COPY_PATHS.fee, {
+			token: access,
+			body: { account_login: '2', request_id: 'r' },
+		});
 		expect(conflict.status).toBe(409);
 		expect(typeof conflict.body.message).toBe('string');
-		for (const body of [{ request_id: 'r' }, { account_login: 123456, request_id: 'r' }, { account_login: '1', request_id: '' }]) {
+		for (const body of [
+			{ request_id: 'r' },
+			{ account_login: 123456, request_id: 'r' },
+			{ account_login: '1', request_id: '' },
+		]) {
 			expect((await call('POST', B2COPY_PATHS.fee, { token: access, body })).status).toBe(400);
 		}
-		const noToken = await call('POST', B2COPY_PATHS.fee, { body: { account_login: '1', request_id: 'r' } });
+		const noToken = await call('POST', B2COPY_PATHS.fee, {
+			body: { account_login: '1', request_id: 'r' },
+		});
 		expect(noToken.status).toBe(401);
 		expect(fake.feePolls('r')).toBe(1);
 	});
@@ -543,7 +687,10 @@ describe('faults', () => {
 	});
 
 	it('status fault with Retry-After, once by default, before the vendor logic', async () => {
-		fake.fail({ path: B2COPY_PATHS.exchange }, { status: 429, headers: { 'Retry-After': '2' }, body: { message: 'Slow down' } });
+		fake.fail(
+			{ path: B2COPY_PATHS.exchange },
+			{ status: 429, headers: { 'Retry-After': '2' }, body: { message: 'Slow down' } },
+		);
 		const token = await sign();
 		const first = await exchange(token);
 		expect(first.status).toBe(429);
@@ -583,7 +730,9 @@ describe('faults', () => {
 		expect(answer.status).toBe(200);
 		expect(answer.body.ok).toBe(true);
 		fake.fail({}, { kind: 'slow', ms: 500 });
-		await expect(fetch(`${fake.url}${B2COPY_PATHS.echo}`, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+		await expect(
+			fetch(`${fake.url}${B2COPY_PATHS.echo}`, { signal: AbortSignal.timeout(100) }),
+		).rejects.toThrow();
 	});
 
 	it('drop makes fetch reject', async () => {
@@ -594,14 +743,19 @@ describe('faults', () => {
 
 	it('every third request, skip and times', async () => {
 		const { access } = await login();
-		fake.fail({ path: B2COPY_PATHS.echo, every: 3 }, { status: 429, headers: { 'retry-after': '0' } });
+		fake.fail(
+			{ path: B2COPY_PATHS.echo, every: 3 },
+			{ status: 429, headers: { 'retry-after': '0' } },
+		);
 		const statuses: number[] = [];
-		for (let i = 0; i < 7; i++) statuses.push((await call('GET', B2COPY_PATHS.echo, { token: access })).status);
+		for (let i = 0; i < 7; i++)
+			statuses.push((await call('GET', B2COPY_PATHS.echo, { token: access })).status);
 		expect(statuses).toEqual([200, 200, 429, 200, 200, 429, 200]);
 		fake.clearFaults();
 		fake.fail({ method: 'get', skip: 1, times: 2 }, { status: 500 });
 		statuses.length = 0;
-		for (let i = 0; i < 5; i++) statuses.push((await call('GET', B2COPY_PATHS.echo, { token: access })).status);
+		for (let i = 0; i < 5; i++)
+			statuses.push((await call('GET', B2COPY_PATHS.echo, { token: access })).status);
 		expect(statuses).toEqual([200, 500, 500, 200, 200]);
 		expect(fake.pendingFaults).toBe(0);
 	});
@@ -647,15 +801,23 @@ describe('log, counters and the HTTP control plane', () => {
 
 		const control = (body: unknown) => call('POST', '/__fake/control', { body });
 		expect((await control({ action: 'expireAccessTokens' })).status).toBe(200);
-		expect((await call('GET', B2COPY_PATHS.echo, { token: access })).body.message).toBe('Access token expired');
+		expect((await call('GET', B2COPY_PATHS.echo, { token: access })).body.message).toBe(
+			'Access token expired',
+		);
 		expect((await control({ action: 'revokeRefreshTokens' })).status).toBe(200);
-		expect((await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: refresh } })).status).toBe(401);
+		expect(
+			(await call('POST', B2COPY_PATHS.refresh, { body: { refresh_token: refresh } })).status,
+		).toBe(401);
 
 		const latency = await control({ action: 'latency', ms: 25 });
 		expect(latency.body.latencyMs).toBe(25);
 		expect(fake.latencyMs).toBe(25);
 
-		await control({ action: 'fail', match: { path: B2COPY_PATHS.exchange }, fault: { status: 503 } });
+		await control({
+			action: 'fail',
+			match: { path: B2COPY_PATHS.exchange },
+			fault: { status: 503 },
+		});
 		expect((await exchange(await sign())).status).toBe(503);
 
 		const reset = await control({ action: 'reset' });
@@ -703,7 +865,9 @@ describe('common and keys', () => {
 	});
 
 	it('startFakeServer listens on 127.0.0.1 and close() does not hang on keep-alive sockets', async () => {
-		server = await startFakeServer(({ res, method, rawBody }) => json(res, 201, { method, rawBody }));
+		server = await startFakeServer(({ res, method, rawBody }) =>
+			json(res, 201, { method, rawBody }),
+		);
 		expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
 		const res = await fetch(`${server.url}/x`, { method: 'PUT', body: 'abc' });
 		expect(res.status).toBe(201);
@@ -734,8 +898,14 @@ describe('common and keys', () => {
 	});
 
 	it('startFakeB2Copy refuses a non-P-256 public key', async () => {
-		const rsaPublic = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-		await expect(startFakeB2Copy({ keys: { k: rsaPublic }, admins: {} })).rejects.toThrow(/not a P-256 public key/);
-		await expect(startFakeB2Copy({ keys: { k: publicPemOf(generateP384Pem()) }, admins: {} })).rejects.toThrow(/P-256/);
+		const rsaPublic = generateKeyPairSync('rsa', { modulusLength: 2048 })
+			.publicKey.export({ type: 'spki', format: 'pem' })
+			.toString();
+		await expect(startFakeB2Copy({ keys: { k: rsaPublic }, admins: {} })).rejects.toThrow(
+			/not a P-256 public key/,
+		);
+		await expect(
+			startFakeB2Copy({ keys: { k: publicPemOf(generateP384Pem()) }, admins: {} }),
+		).rejects.toThrow(/P-256/);
 	});
 });

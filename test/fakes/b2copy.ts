@@ -25,7 +25,15 @@
  *   403 device_ip_not_allowed  device_ip not in the admin's allowedIps
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, decodeJwt, decodeProtectedHeader, errors, importPKCS8, importSPKI, jwtVerify } from 'jose';
+import {
+	SignJWT,
+	decodeJwt,
+	decodeProtectedHeader,
+	errors,
+	importPKCS8,
+	importSPKI,
+	jwtVerify,
+} from 'jose';
 import type { JWTPayload } from 'jose';
 
 type VerifyKey = Awaited<ReturnType<typeof importSPKI>>;
@@ -175,7 +183,9 @@ export class FakeB2Copy extends FakeServer {
 		try {
 			key = await importSPKI(publicPem, 'ES256');
 		} catch (error) {
-			throw new Error(`Fake B2COPY: key ${keyId} is not a P-256 public key (${(error as Error).message})`);
+			throw new Error(
+				`Fake B2COPY: key ${keyId} is not a P-256 public key (${(error as Error).message})`,
+			);
 		}
 		this.keys.set(keyId, key);
 	}
@@ -205,7 +215,8 @@ export class FakeB2Copy extends FakeServer {
 	 * that moment expires (n = 0: now).
 	 */
 	expireAccessTokensAfter(n: number): void {
-		if (!Number.isInteger(n) || n < 0) throw new Error('expireAccessTokensAfter: n must be an integer >= 0');
+		if (!Number.isInteger(n) || n < 0)
+			throw new Error('expireAccessTokensAfter: n must be an integer >= 0');
 		if (n === 0) this.expireAccessTokens();
 		else this.expireAfter = n;
 	}
@@ -250,7 +261,8 @@ export class FakeB2Copy extends FakeServer {
 					if (method !== 'POST') return this.methodNotAllowed(request, ['POST']);
 					return this.handleProtected(request, (adminId) => this.handleFee(request, adminId));
 				case B2COPY_PATHS.echo:
-					if (method !== 'GET' && method !== 'POST') return this.methodNotAllowed(request, ['GET', 'POST']);
+					if (method !== 'GET' && method !== 'POST')
+						return this.methodNotAllowed(request, ['GET', 'POST']);
 					return this.handleProtected(request, (adminId) => this.handleEcho(request, adminId));
 				default:
 					json(res, 404, { code: 'not_found', message: 'Not found' });
@@ -263,7 +275,12 @@ export class FakeB2Copy extends FakeServer {
 	}
 
 	private methodNotAllowed(request: FakeRequest, allowed: string[]): void {
-		json(request.res, 405, { code: 'method_not_allowed', message: 'Method not allowed' }, { allow: allowed.join(', ') });
+		json(
+			request.res,
+			405,
+			{ code: 'method_not_allowed', message: 'Method not allowed' },
+			{ allow: allowed.join(', ') },
+		);
 	}
 
 	private nowSec(): number {
@@ -276,7 +293,8 @@ export class FakeB2Copy extends FakeServer {
 			if (body.reason === 'content-type') {
 				throw new Refusal(400, 'bad_content_type', 'Content-Type must be application/json');
 			}
-			if (body.reason !== 'empty') throw new Refusal(400, 'invalid_json', 'Request body must be a JSON object');
+			if (body.reason !== 'empty')
+				throw new Refusal(400, 'invalid_json', 'Request body must be a JSON object');
 			throw new Refusal(400, `missing_${field}`, `${field} is required`);
 		}
 		return body.value;
@@ -323,12 +341,21 @@ export class FakeB2Copy extends FakeServer {
 		else if (s.keyIdFrom === 'claim') keyId = claimKid;
 		else {
 			if (headerKid !== undefined && claimKid !== undefined && headerKid !== claimKid) {
-				throw new Refusal(401, 'key_id_mismatch', 'Key id in the token header and key_id claim differ');
+				throw new Refusal(
+					401,
+					'key_id_mismatch',
+					'Key id in the token header and key_id claim differ',
+				);
 			}
 			keyId = headerKid ?? claimKid;
 		}
 		if (keyId === undefined) {
-			const where = s.keyIdFrom === 'header' ? 'kid header' : s.keyIdFrom === 'claim' ? 'key_id claim' : 'key_id claim or kid header';
+			const where =
+				s.keyIdFrom === 'header'
+					? 'kid header'
+					: s.keyIdFrom === 'claim'
+						? 'key_id claim'
+						: 'key_id claim or kid header';
 			throw new Refusal(400, 'missing_claims', `Missing required claims: ${where}`);
 		}
 		const key = this.keys.get(keyId);
@@ -346,30 +373,41 @@ export class FakeB2Copy extends FakeServer {
 		}
 
 		const now = this.nowSec();
-		if (typeof payload.exp !== 'number') throw new Refusal(401, 'exp_missing', 'Token has no exp claim');
-		if (payload.exp <= now - s.clockSkewSec) throw new Refusal(401, 'assertion_expired', 'Token has expired');
+		if (typeof payload.exp !== 'number')
+			throw new Refusal(401, 'exp_missing', 'Token has no exp claim');
+		if (payload.exp <= now - s.clockSkewSec)
+			throw new Refusal(401, 'assertion_expired', 'Token has expired');
 		if (payload.exp - now > s.maxAssertionLifetimeSec) {
 			throw new Refusal(401, 'exp_too_far', 'Token exp is too far in the future');
 		}
 		if (payload.iat !== undefined) {
-			if (typeof payload.iat !== 'number') throw new Refusal(401, 'iat_invalid', 'Token iat claim is invalid');
-			if (payload.iat > now + s.clockSkewSec) throw new Refusal(401, 'iat_in_future', 'Token iat is in the future');
+			if (typeof payload.iat !== 'number')
+				throw new Refusal(401, 'iat_invalid', 'Token iat claim is invalid');
+			if (payload.iat > now + s.clockSkewSec)
+				throw new Refusal(401, 'iat_in_future', 'Token iat is in the future');
 		}
 
 		const rawAdmin = payload.admin_id;
-		const adminOk = (typeof rawAdmin === 'string' && rawAdmin !== '') || (typeof rawAdmin === 'number' && Number.isFinite(rawAdmin));
+		const adminOk =
+			(typeof rawAdmin === 'string' && rawAdmin !== '') ||
+			(typeof rawAdmin === 'number' && Number.isFinite(rawAdmin));
 		const ipOk = typeof payload.device_ip === 'string' && payload.device_ip !== '';
 		if (!adminOk || !ipOk) {
-			const missing = [adminOk ? undefined : 'admin_id', ipOk ? undefined : 'device_ip'].filter(Boolean);
+			const missing = [adminOk ? undefined : 'admin_id', ipOk ? undefined : 'device_ip'].filter(
+				Boolean,
+			);
 			throw new Refusal(400, 'missing_claims', `Missing required claims: ${missing.join(', ')}`);
 		}
 
 		const jti = payload.jti;
 		const replayKey = typeof jti === 'string' && jti !== '' ? `jti:${jti}` : `token:${token}`;
-		if (this.usedAssertions.has(replayKey)) throw new Refusal(401, 'replayed_assertion', 'Token has already been used');
+		if (this.usedAssertions.has(replayKey))
+			throw new Refusal(401, 'replayed_assertion', 'Token has already been used');
 
 		const adminId = String(rawAdmin);
-		const admin = Object.prototype.hasOwnProperty.call(s.admins, adminId) ? s.admins[adminId] : undefined;
+		const admin = Object.prototype.hasOwnProperty.call(s.admins, adminId)
+			? s.admins[adminId]
+			: undefined;
 		if (!admin) throw new Refusal(403, 'unknown_admin', 'Unknown admin');
 		if (!admin.allowedIps.includes(payload.device_ip as string)) {
 			throw new Refusal(403, 'device_ip_not_allowed', 'Device IP is not allowed for this admin');
@@ -381,11 +419,13 @@ export class FakeB2Copy extends FakeServer {
 		if (error instanceof errors.JWSSignatureVerificationFailed) {
 			return new Refusal(401, 'invalid_signature', 'Invalid token signature');
 		}
-		if (error instanceof errors.JWTExpired) return new Refusal(401, 'assertion_expired', 'Token has expired');
+		if (error instanceof errors.JWTExpired)
+			return new Refusal(401, 'assertion_expired', 'Token has expired');
 		if (error instanceof errors.JWTClaimValidationFailed) {
 			if (error.claim === 'exp') return new Refusal(401, 'exp_missing', 'Token has no exp claim');
 			if (error.claim === 'nbf') return new Refusal(401, 'not_yet_valid', 'Token is not yet valid');
-			if (error.claim === 'iat') return new Refusal(401, 'iat_invalid', 'Token iat claim is invalid');
+			if (error.claim === 'iat')
+				return new Refusal(401, 'iat_invalid', 'Token iat claim is invalid');
 		}
 		if (error instanceof errors.JOSEAlgNotAllowed) {
 			return new Refusal(401, 'unsupported_alg', 'Unsupported token algorithm; ES256 is required');
@@ -402,9 +442,18 @@ export class FakeB2Copy extends FakeServer {
 	private signAccessToken(adminId: string, iat: number, exp: number): string {
 		const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
 		const payload = base64url(
-			JSON.stringify({ iss: 'fake-b2copy', sub: adminId, admin_id: adminId, iat, exp, jti: randomUUID() }),
+			JSON.stringify({
+				iss: 'fake-b2copy',
+				sub: adminId,
+				admin_id: adminId,
+				iat,
+				exp,
+				jti: randomUUID(),
+			}),
 		);
-		const signature = createHmac('sha256', this.secret).update(`${header}.${payload}`).digest('base64url');
+		const signature = createHmac('sha256', this.secret)
+			.update(`${header}.${payload}`)
+			.digest('base64url');
 		return `${header}.${payload}.${signature}`;
 	}
 
@@ -514,13 +563,21 @@ export class FakeB2Copy extends FakeServer {
 			typeof requestId === 'string' && requestId !== '' ? undefined : 'request_id',
 		].filter(Boolean);
 		if (missing.length > 0) {
-			throw new Refusal(400, 'invalid_request', `Missing or invalid fields: ${missing.join(', ')} (strings required)`);
+			throw new Refusal(
+				400,
+				'invalid_request',
+				`Missing or invalid fields: ${missing.join(', ')} (strings required)`,
+			);
 		}
 		const login = accountLogin as string;
 		const id = requestId as string;
 		let record = this.fees.get(id);
 		if (record && record.accountLogin !== login) {
-			throw new Refusal(409, 'request_id_conflict', 'request_id was already used with another account_login');
+			throw new Refusal(
+				409,
+				'request_id_conflict',
+				'request_id was already used with another account_login',
+			);
 		}
 		if (!record) {
 			record = { accountLogin: login, polls: 0 };
@@ -693,5 +750,7 @@ export async function signB2CopyAssertion(
 
 /** True when `value` is a JSON object with a string `message` (the fake's error shape). */
 export function isB2CopyError(value: unknown): value is { code: string; message: string } {
-	return isPlainObject(value) && typeof value.message === 'string' && typeof value.code === 'string';
+	return (
+		isPlainObject(value) && typeof value.message === 'string' && typeof value.code === 'string'
+	);
 }

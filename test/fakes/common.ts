@@ -100,7 +100,10 @@ export function json(
 	body: unknown,
 	headers: Record<string, string> = {},
 ): void {
-	send(res, status, JSON.stringify(body), { 'content-type': 'application/json; charset=utf-8', ...headers });
+	send(res, status, JSON.stringify(body), {
+		'content-type': 'application/json; charset=utf-8',
+		...headers,
+	});
 }
 
 /** Send a raw answer; header names are matched case-insensitively against the defaults. */
@@ -143,7 +146,9 @@ export function readJsonBody(request: Pick<FakeRequest, 'headers' | 'rawBody'>):
 /** Like `readJsonBody`, but only a JSON object (not an array or a scalar) is accepted. */
 export function readJsonObject(
 	request: Pick<FakeRequest, 'headers' | 'rawBody'>,
-): { ok: true; value: Record<string, unknown> } | { ok: false; reason: 'content-type' | 'empty' | 'invalid' | 'not-object' } {
+):
+	| { ok: true; value: Record<string, unknown> }
+	| { ok: false; reason: 'content-type' | 'empty' | 'invalid' | 'not-object' } {
 	const result = readJsonBody(request);
 	if (!result.ok) return result;
 	if (!isPlainObject(result.value)) return { ok: false, reason: 'not-object' };
@@ -166,7 +171,9 @@ export function parseBearer(headers: IncomingHttpHeaders): string | undefined {
 }
 
 /** `user:password` of an `Authorization: Basic ...` header, or undefined. */
-export function parseBasic(headers: IncomingHttpHeaders): { user: string; password: string } | undefined {
+export function parseBasic(
+	headers: IncomingHttpHeaders,
+): { user: string; password: string } | undefined {
 	const value = headers.authorization;
 	if (typeof value !== 'string') return undefined;
 	const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(value);
@@ -394,13 +401,22 @@ export class FakeServer {
 				await sleep(fault.ms);
 				return false;
 			case 'drop':
-				return false;
+				res.socket?.destroy();
+				return true;
 			default: {
 				const headers = fault.headers ?? {};
 				if (typeof fault.body === 'string') {
-					send(res, fault.status, fault.body, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+					send(res, fault.status, fault.body, {
+						'content-type': 'text/plain; charset=utf-8',
+						...headers,
+					});
 				} else {
-					json(res, fault.status, fault.body ?? { message: `Injected fault ${fault.status}` }, headers);
+					json(
+						res,
+						fault.status,
+						fault.body ?? { message: `Injected fault ${fault.status}` },
+						headers,
+					);
 				}
 				return true;
 			}
@@ -440,7 +456,10 @@ export function faultFromJson(
 		case 'html':
 			return {
 				match,
-				fault: { kind: 'html', status: typeof rawFault.status === 'number' ? rawFault.status : undefined },
+				fault: {
+					kind: 'html',
+					status: typeof rawFault.status === 'number' ? rawFault.status : undefined,
+				},
 			};
 		case 'slow':
 			if (typeof rawFault.ms !== 'number') return { error: 'slow fault needs ms' };
@@ -452,7 +471,9 @@ export function faultFromJson(
 				fault: {
 					status: rawFault.status,
 					body: rawFault.body,
-					headers: isPlainObject(rawFault.headers) ? (rawFault.headers as Record<string, string>) : undefined,
+					headers: isPlainObject(rawFault.headers)
+						? (rawFault.headers as Record<string, string>)
+						: undefined,
 				},
 			};
 		default:

@@ -44,5 +44,7 @@ export function encryptedPkcs8Pem(passphrase: string): string {
 
 /** The SPKI public PEM of any unencrypted private PEM (PKCS#8, SEC1 or PKCS#1). */
 export function publicPemOf(privatePem: string): string {
-	return createPublicKey(createPrivateKey(privatePem)).export({ type: 'spki', format: 'pem' }).toString();
+	return createPublicKey(createPrivateKey(privatePem))
+		.export({ type: 'spki', format: 'pem' })
+		.toString();
 }
