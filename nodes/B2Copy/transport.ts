@@ -6,7 +6,7 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { VendorClient, type ClientOptions, type VendorProfile } from '../shared/client';
-import type { PlainHttp } from '../shared/token';
+export { plainHttp } from '../shared/token';
 import {
 	B2COPY_CREDENTIAL_TYPE,
 	b2copyExpiresAt,
@@ -49,7 +49,3 @@ export function createB2CopyClient(ctx: IExecuteFunctions, options: ClientOption
 	return new B2CopyClient(ctx, b2copyProfile, options);
 }
 
-/** Unauthenticated requests, for the Token operations that run the exchange as a step. */
-export function plainHttp(ctx: IExecuteFunctions): PlainHttp {
-	return async (options) => await ctx.helpers.httpRequest(options);
-}

@@ -2,7 +2,7 @@
  * Pieces shared by the credentials' token functions: calling a token endpoint without leaking
  * anything into errors, and reading expiry times in the many shapes vendors use.
  */
-import type { IHttpRequestOptions } from 'n8n-workflow';
+import type { IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
 
 import type { VendorResponse } from './client';
 import {
@@ -15,6 +15,14 @@ import {
 
 /** `this.helpers.httpRequest` inside preAuthentication, or the same helper of a node. */
 export type PlainHttp = (options: IHttpRequestOptions) => Promise<unknown>;
+
+/**
+ * Unauthenticated requests of a node, for the Token operations that run a login or exchange
+ * as a workflow step (the token endpoint itself takes no token).
+ */
+export function plainHttp(ctx: IExecuteFunctions): PlainHttp {
+	return async (options) => await ctx.helpers.httpRequest(options);
+}
 
 /**
  * Sends a request to a vendor's token endpoint and returns the answer whatever its status.

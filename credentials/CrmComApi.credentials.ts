@@ -1,0 +1,179 @@
+import type {
+	IAuthenticate,
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestHelper,
+	IHttpRequestOptions,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+import { acquireCrmComSession } from '../nodes/CrmCom/auth';
+
+/**
+ * CRM.COM's session token is not a header: GET calls carry it as `?token=`, POST calls as
+ * `"token"` in the JSON body (and never the other way round).
+ */
+export const crmComAuthenticate: IAuthenticate = async (
+	credentials: ICredentialDataDecryptedObject,
+	requestOptions: IHttpRequestOptions,
+): Promise<IHttpRequestOptions> => {
+	const token = String(credentials.sessionToken ?? '');
+	const method = (requestOptions.method ?? 'GET').toUpperCase();
+	if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
+		return { ...requestOptions, qs: { ...(requestOptions.qs ?? {}), token } };
+	}
+	const body = requestOptions.body;
+	const isObject = typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body) && !(body instanceof URLSearchParams);
+	return {
+		...requestOptions,
+		body: { ...(isObject ? (body as IDataObject) : {}), token },
+	};
+};
+
+const show = (loginMethod: string[]) => ({ show: { loginMethod } });
+
+export class CrmComApi implements ICredentialType {
+	name = 'crmComApi';
+
+	displayName = 'CRM.COM API';
+
+	documentationUrl = 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#crmcom-api';
+
+	icon: Icon = { light: 'file:../icons/crmcom.svg', dark: 'file:../icons/crmcom.dark.svg' };
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Server URL',
+			name: 'serverUrl',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'https://yourcompany.crm.com',
+			description: 'Address of your CRM.COM server. With or without /crmapi/rest/v2 at the end.',
+		},
+		{
+			displayName: 'Consumer Application Key',
+			name: 'consumerKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'Web API key of the consumer application (CRM.COM → Settings → Consumer Applications). Required with identifier + pass code, and on releases before R16.2.',
+		},
+		{
+			displayName: 'Login Method',
+			name: 'loginMethod',
+			type: 'options',
+			default: 'authenticationCode',
+			options: [
+				{ name: 'Access Token Authentication Code', value: 'authenticationCode' },
+				{ name: 'Access Token Identifier + Pass Code', value: 'identifierPassCode' },
+				{ name: 'Identity JWT + Organisation (R16.2+)', value: 'jwt' },
+			],
+		},
+		{
+			displayName: 'Authentication Code',
+			name: 'authenticationCode',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'Authentication code of the CRM.COM access token',
+			displayOptions: show(['authenticationCode']),
+		},
+		{
+			displayName: 'Identifier',
+			name: 'identifier',
+			type: 'string',
+			default: '',
+			required: true,
+			description: 'Identifier of the CRM.COM access token',
+			displayOptions: show(['identifierPassCode']),
+		},
+		{
+			displayName: 'Pass Code',
+			name: 'passCode',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'Pass code of the CRM.COM access token',
+			displayOptions: show(['identifierPassCode']),
+		},
+		{
+			displayName: 'Identity JWT',
+			name: 'jwt',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'Token returned by the CRM.COM identity management system',
+			displayOptions: show(['jwt']),
+		},
+		{
+			displayName: 'Organisation',
+			name: 'organisation',
+			type: 'string',
+			default: '',
+			required: true,
+			description: 'ID of the organisation to open the session in (required with an identity JWT)',
+			displayOptions: show(['jwt']),
+		},
+		{
+			displayName: 'Unit',
+			name: 'unit',
+			type: 'string',
+			default: '',
+			description: 'Unit ID to log in to. Leave empty for the user\'s default unit.',
+		},
+		{
+			displayName: 'Session Token',
+			name: 'sessionToken',
+			type: 'hidden',
+			typeOptions: { expirable: true, password: true },
+			default: '',
+		},
+		{
+			displayName: 'Expires At',
+			name: 'expiresAt',
+			type: 'hidden',
+			default: 0,
+		},
+		{
+			displayName: 'Inputs Fingerprint',
+			name: 'inputsFingerprint',
+			type: 'hidden',
+			default: '',
+		},
+	];
+
+	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
+		return { ...(await acquireCrmComSession(credentials, async (options) => await this.helpers.httpRequest(options))) };
+	}
+
+	authenticate = crmComAuthenticate;
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL:
+				'={{String($credentials.serverUrl).trim().replace(/\\/+$/, "").replace(/\\/crmapi(\\/rest(\\/v2)?)?$/i, "") + "/crmapi/rest/v2"}}',
+			url: '/contact_information/list',
+			method: 'GET',
+			qs: { number_of_results: 1, offset: 0 },
+		},
+		rules: [
+			{
+				// CRM.COM answers failures with HTTP 200 and an envelope; a failed call carries no data.
+				type: 'responseSuccessBody',
+				properties: { key: 'data', value: null, message: 'CRM.COM logged in but refused the first call with the session token' },
+			},
+			{
+				type: 'responseSuccessBody',
+				properties: { key: 'data', value: undefined, message: 'CRM.COM logged in but refused the first call with the session token' },
+			},
+		],
+	};
+}

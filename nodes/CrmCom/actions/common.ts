@@ -1,0 +1,96 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+export interface IdentifierChoice {
+	name: string;
+	value: string;
+}
+
+/** "Identify By" + value: CRM.COM's `<x>_identifier=<field>=<value>` parameters. */
+export function identifierFields(
+	show: { resource: string[]; operation: string[] },
+	what: string,
+	choices: IdentifierChoice[],
+	placeholder: string,
+): INodeProperties[] {
+	return [
+		{
+			displayName: 'Identify By',
+			name: 'identifyBy',
+			type: 'options',
+			default: 'number',
+			options: [...choices, { name: 'Other Field', value: 'other' }],
+			description: `Which ${what} field the value below is matched against`,
+			displayOptions: { show },
+		},
+		{
+			displayName: 'Field Name',
+			name: 'identifierField',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'id_number',
+			description: `Name of the ${what} identifier field, as in CRM.COM's API documentation`,
+			displayOptions: { show: { ...show, identifyBy: ['other'] } },
+		},
+		{
+			displayName: 'Value',
+			name: 'identifierValue',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder,
+			description: `Value of that ${what} field`,
+			displayOptions: { show },
+		},
+	];
+}
+
+export function identifierValue(ctx: IExecuteFunctions, itemIndex: number): string {
+	const by = ctx.getNodeParameter('identifyBy', itemIndex) as string;
+	const field = by === 'other' ? String(ctx.getNodeParameter('identifierField', itemIndex, '')).trim() : by;
+	const value = String(ctx.getNodeParameter('identifierValue', itemIndex, '') ?? '').trim();
+	if (field === '' || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(field)) {
+		throw new NodeOperationError(ctx.getNode(), `The "Field Name" parameter "${field}" is not a field name`, { itemIndex, description: 'Use letters, digits and underscores, e.g. id_number.' });
+	}
+	if (value === '') {
+		throw new NodeOperationError(ctx.getNode(), 'The "Value" parameter is empty', { itemIndex, description: 'Map the value to look up, e.g. the caller\'s number from an earlier step.' });
+	}
+	return `${field}=${value}`;
+}
+
+export function returnAllFields(show: { resource: string[]; operation: string[] }): INodeProperties[] {
+	return [
+		{
+			displayName: 'Return All',
+			name: 'returnAll',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to return all results or only up to a given limit',
+			displayOptions: { show },
+		},
+		{
+			displayName: 'Limit',
+			name: 'limit',
+			type: 'number',
+			default: 50,
+			typeOptions: { minValue: 1 },
+			description: 'Max number of results to return',
+			displayOptions: { show: { ...show, returnAll: [false] } },
+		},
+	];
+}
+
+/** The largest page requested from CRM.COM list methods. */
+export const PAGE_SIZE = 100;
+
+export function fieldsSetOption(what: string): INodeProperties {
+	return {
+		displayName: 'Fields',
+		name: 'fieldsSet',
+		type: 'string',
+		default: '',
+		placeholder: 'id,name,phones',
+		description: `Comma-separated ${what} fields to return (CRM.COM's fields_set). Empty returns all.`,
+	};
+}

@@ -1,0 +1,29 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { route, type OperationTable } from '../../shared/router';
+import { createCrmComClient, type CrmComClient } from '../transport';
+import * as accountGet from './account/get.operation';
+import * as accountGroupMembers from './account/getGroupMembers.operation';
+import * as apiRequest from './apiRequest/request.operation';
+import * as contactGet from './contact/get.operation';
+import * as jobGetMany from './job/getMany.operation';
+import * as tokenGet from './token/get.operation';
+
+/** CRM.COM publishes no rate limit; a handful in flight keeps lookups fast and polite. */
+export const DEFAULT_CONCURRENCY = 5;
+export const MAX_CONCURRENCY = 20;
+
+export const operations: OperationTable<CrmComClient> = {
+	token: { get: tokenGet },
+	contact: { get: contactGet },
+	account: { get: accountGet, getGroupMembers: accountGroupMembers },
+	job: { getMany: jobGetMany },
+	apiRequest: { request: apiRequest },
+};
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await route(this, operations, (settings) => createCrmComClient(this, { timeoutMs: settings.timeoutMs }), {
+		default: DEFAULT_CONCURRENCY,
+		max: MAX_CONCURRENCY,
+	});
+}

@@ -1,0 +1,119 @@
+/**
+ * The only place the CRM.COM node talks HTTP. CRM.COM answers with an envelope
+ * `{data, status: {code, message, description}}`, often with HTTP 200 even when it failed, and
+ * a refused or expired session token may come back as 401, 403 or such an envelope. The
+ * VendorClient treats all three as "token refused": it logs in again once (through the
+ * credential's preAuthentication, so the new token is persisted) and resends.
+ */
+import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+
+import { VendorClient, isOk, type ClientOptions, type SendOptions, type VendorProfile, type VendorResponse } from '../shared/client';
+import { redact } from '../shared/errors';
+export { plainHttp } from '../shared/token';
+import {
+	CRMCOM_CREDENTIAL_TYPE,
+	crmComExpiresAt,
+	crmComFingerprint,
+	envelopeText,
+	isEnvelope,
+	isOkEnvelope,
+	normalizeCrmComBase,
+} from './auth';
+
+/**
+ * CRM.COM does not document the codes of an expired or unknown token (see vendors.md), so an
+ * envelope failure counts as "token refused" when its code or words speak of tokens, sessions
+ * or authentication. Business failures (not found, invalid value) do not cause a new login.
+ */
+const TOKEN_WORDS = /token|session|auth|expired|unauthori[sz]ed|not logged|login|credential|forbidden/i;
+
+export function isCrmComAuthFailure(response: VendorResponse): boolean {
+	if (response.statusCode === 401 || response.statusCode === 403) return true;
+	const body = response.body;
+	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
+	return TOKEN_WORDS.test(envelopeText(body));
+}
+
+export const crmComProfile: VendorProfile = {
+	vendor: 'CRM.COM',
+	credentialType: CRMCOM_CREDENTIAL_TYPE,
+	tokenProperty: 'sessionToken',
+	expiresAt: crmComExpiresAt,
+	inputsChanged: (credentials: ICredentialDataDecryptedObject) =>
+		typeof credentials.sessionToken === 'string' &&
+		credentials.sessionToken !== '' &&
+		credentials.inputsFingerprint !== crmComFingerprint(credentials),
+	isAuthFailure: isCrmComAuthFailure,
+	secrets: (credentials: ICredentialDataDecryptedObject) => [
+		credentials.consumerKey,
+		credentials.authenticationCode,
+		credentials.passCode,
+		credentials.jwt,
+		credentials.sessionToken,
+	],
+};
+
+export type CrmComMethod = 'GET' | 'POST';
+
+export class CrmComClient extends VendorClient {
+	async baseUrl(): Promise<string> {
+		return normalizeCrmComBase((await this.getCredentials()).serverUrl);
+	}
+
+	/**
+	 * Calls `resource/action` with parameters (query for GET, JSON body for POST) and returns the
+	 * envelope's `data`; a non-OK status becomes an error quoting CRM.COM's message.
+	 */
+	async call(method: CrmComMethod, action: string, params: IDataObject, options: SendOptions): Promise<unknown> {
+		const url = `${await this.baseUrl()}/${action.replace(/^\/+/, '')}`;
+		const response = await this.send(
+			method === 'GET' ? { method, url, qs: params, json: true } : { method, url, body: params, json: true },
+			options,
+		);
+		const what = options.what ?? action;
+		const body = response.body;
+		if (isEnvelope(body) && !isOkEnvelope(body)) {
+			const secrets = await this.secrets();
+			const refused = this.isAuthFailure(response);
+			const message = redact(
+				refused
+					? `CRM.COM refused the session token for ${what} even after logging in again: ${envelopeText(body)}`
+					: `CRM.COM refused ${what}: ${envelopeText(body)}`,
+				secrets,
+			);
+			throw new NodeApiError(this.node, { message, httpCode: String(response.statusCode) }, {
+				message,
+				description: refused
+					? 'The login works but this call is not allowed with it: check the access token\'s permissions in CRM.COM.'
+					: undefined,
+				httpCode: String(response.statusCode),
+				itemIndex: options.itemIndex,
+			});
+		}
+		if (!isOk(response)) throw await this.errorFor(response, options);
+		if (!isEnvelope(body)) {
+			const message = `CRM.COM answered ${what} without its usual {data, status} envelope`;
+			throw new NodeApiError(this.node, { message }, {
+				message,
+				description: 'Check the "Server URL" of the credential: it must point at the CRM.COM Web API (…/crmapi/rest/v2).',
+				itemIndex: options.itemIndex,
+			});
+		}
+		return body.data;
+	}
+}
+
+export function createCrmComClient(ctx: IExecuteFunctions, options: ClientOptions = {}): CrmComClient {
+	return new CrmComClient(ctx, crmComProfile, options);
+}
+
+
+/** A list answer's rows, whether `data` is the array or holds it. */
+export function rowsOf(data: unknown): IDataObject[] {
+	if (Array.isArray(data)) return data as IDataObject[];
+	if (typeof data === 'object' && data !== null) {
+		for (const value of Object.values(data)) if (Array.isArray(value)) return value as IDataObject[];
+	}
+	return [];
+}

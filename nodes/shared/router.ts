@@ -1,0 +1,33 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { runItems } from './items';
+import { readRunSettings, type Operation, type RunSettings } from './operation';
+
+export type OperationTable<Client> = Record<string, Record<string, Operation<Client>>>;
+
+/**
+ * Finds the operation chosen in the node, makes one client for the whole run (the credential is
+ * read once and a renewed token is shared by all items) and runs the operation over the items.
+ */
+export async function route<Client>(
+	ctx: IExecuteFunctions,
+	operations: OperationTable<Client>,
+	makeClient: (settings: RunSettings) => Client,
+	concurrency: { default: number; max: number },
+): Promise<INodeExecutionData[][]> {
+	const resource = ctx.getNodeParameter('resource', 0) as string;
+	const operation = ctx.getNodeParameter('operation', 0) as string;
+	const selected = operations[resource]?.[operation];
+	if (!selected) {
+		throw new NodeOperationError(ctx.getNode(), `The operation "${operation}" of resource "${resource}" is not supported`);
+	}
+	const settings = readRunSettings(ctx, concurrency.default, concurrency.max);
+	const client = makeClient(settings);
+	const items = await runItems(
+		ctx,
+		{ concurrency: selected.parallel ? settings.concurrency : 1 },
+		async (itemIndex) => await selected.execute.call(ctx, client, itemIndex),
+	);
+	return [items];
+}
