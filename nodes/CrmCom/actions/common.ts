@@ -1,28 +1,16 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-export interface IdentifierChoice {
-	name: string;
-	value: string;
-}
-
-/** "Identify By" + value: CRM.COM's `<x>_identifier=<field>=<value>` parameters. */
-export function identifierFields(
+/**
+ * The "Field Name" (for "Other Field") and "Value" parameters that complete an operation's
+ * "Identify By": CRM.COM's `<x>_identifier=<field>=<value>` parameters.
+ */
+export function identifierValueFields(
 	show: { resource: string[]; operation: string[] },
 	what: string,
-	choices: IdentifierChoice[],
 	placeholder: string,
 ): INodeProperties[] {
 	return [
-		{
-			displayName: 'Identify By',
-			name: 'identifyBy',
-			type: 'options',
-			default: 'number',
-			options: [...choices, { name: 'Other Field', value: 'other' }],
-			description: `Which ${what} field the value below is matched against`,
-			displayOptions: { show },
-		},
 		{
 			displayName: 'Field Name',
 			name: 'identifierField',

@@ -2,18 +2,26 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 
 import type { ItemResult } from '../../../shared/items';
 import type { CrmComClient } from '../../transport';
-import { fieldsSetOption, identifierFields, identifierValue } from '../common';
+import { fieldsSetOption, identifierValue, identifierValueFields } from '../common';
 
 const show = { resource: ['account'], operation: ['get'] };
 
-export const ACCOUNT_IDENTIFIERS = [
-	{ name: 'Number', value: 'number' },
-	{ name: 'ID', value: 'id' },
-	{ name: 'Name', value: 'name' },
-];
-
 export const description: INodeProperties[] = [
-	...identifierFields(show, 'account', ACCOUNT_IDENTIFIERS, 'AR000111'),
+	{
+		displayName: 'Identify By',
+		name: 'identifyBy',
+		type: 'options',
+		default: 'number',
+		options: [
+			{ name: 'ID', value: 'id' },
+			{ name: 'Name', value: 'name' },
+			{ name: 'Number', value: 'number' },
+			{ name: 'Other Field', value: 'other' },
+		],
+		description: 'Which account field the value is matched against',
+		displayOptions: { show },
+	},
+	...identifierValueFields(show, 'account', 'AR000111'),
 	{
 		displayName: 'Additional Fields',
 		name: 'accountFields',

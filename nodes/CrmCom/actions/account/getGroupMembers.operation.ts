@@ -3,13 +3,26 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { ItemResult } from '../../../shared/items';
 import { collectByOffset } from '../../../shared/paging';
 import { rowsOf, type CrmComClient } from '../../transport';
-import { PAGE_SIZE, identifierFields, identifierValue, returnAllFields } from '../common';
-import { ACCOUNT_IDENTIFIERS } from './get.operation';
+import { PAGE_SIZE, identifierValue, identifierValueFields, returnAllFields } from '../common';
 
 const show = { resource: ['account'], operation: ['getGroupMembers'] };
 
 export const description: INodeProperties[] = [
-	...identifierFields(show, 'group account', ACCOUNT_IDENTIFIERS, 'AR000111'),
+	{
+		displayName: 'Identify By',
+		name: 'identifyBy',
+		type: 'options',
+		default: 'number',
+		options: [
+			{ name: 'ID', value: 'id' },
+			{ name: 'Name', value: 'name' },
+			{ name: 'Number', value: 'number' },
+			{ name: 'Other Field', value: 'other' },
+		],
+		description: 'Which group account field the value is matched against',
+		displayOptions: { show },
+	},
+	...identifierValueFields(show, 'group account', 'AR000111'),
 	...returnAllFields(show),
 ];
 

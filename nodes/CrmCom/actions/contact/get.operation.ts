@@ -2,23 +2,28 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 
 import type { ItemResult } from '../../../shared/items';
 import type { CrmComClient } from '../../transport';
-import { fieldsSetOption, identifierFields, identifierValue } from '../common';
+import { fieldsSetOption, identifierValue, identifierValueFields } from '../common';
 
 const show = { resource: ['contact'], operation: ['get'] };
 
 export const description: INodeProperties[] = [
-	...identifierFields(
-		show,
-		'contact',
-		[
-			{ name: 'Number', value: 'number' },
+	{
+		displayName: 'Identify By',
+		name: 'identifyBy',
+		type: 'options',
+		default: 'number',
+		options: [
+			{ name: 'Email', value: 'email' },
 			{ name: 'ID', value: 'id' },
 			{ name: 'Name', value: 'name' },
-			{ name: 'Email', value: 'email' },
+			{ name: 'Number', value: 'number' },
+			{ name: 'Other Field', value: 'other' },
 			{ name: 'Phone', value: 'phone' },
 		],
-		'CI000111',
-	),
+		description: 'Which contact field the value is matched against',
+		displayOptions: { show },
+	},
+	...identifierValueFields(show, 'contact', 'CI000111'),
 	{
 		displayName: 'Additional Fields',
 		name: 'contactFields',
