@@ -37,7 +37,7 @@ import type {
 	ILoadOptionsFunctions,
 	INode,
 } from 'n8n-workflow';
-import { NodeApiError, sleep } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import {
 	describeNetworkError,
@@ -138,7 +138,7 @@ export class VendorClient {
 	private generation = 0;
 	private staleGeneration = -1;
 	private renewal?: Promise<void>;
-	private renewalError?: unknown;
+	private renewalError?: NodeApiError | NodeOperationError;
 	private pauseUntil = 0;
 	private readonly lanes = new Map<string, Promise<void>>();
 	private readonly options: Required<ClientOptions>;
@@ -458,7 +458,12 @@ export class VendorClient {
 		options: SendOptions,
 		code: string | undefined,
 		duringRenewal = false,
-	): Promise<NodeApiError> {
+	): Promise<NodeApiError | NodeOperationError> {
+		if (error instanceof NodeOperationError) {
+			// n8n's own sentences, e.g. OAuth2's "The credential … needs to be reconnected."
+			if (error.context.itemIndex === undefined) error.context.itemIndex = options.itemIndex;
+			return error;
+		}
 		const secrets = this.credentials ? this.secretsOf(this.credentials) : [];
 		const { vendor } = this.profile;
 		let message: string;

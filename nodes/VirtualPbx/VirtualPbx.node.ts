@@ -1,0 +1,176 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { optionsCollection } from '../shared/operation';
+import * as apiRequest from './actions/apiRequest/request.operation';
+import * as createTrusted from './actions/application/createTrusted.operation';
+import * as callGet from './actions/call/get.operation';
+import * as callMake from './actions/call/make.operation';
+import * as callHistoryGetMany from './actions/callHistory/getMany.operation';
+import * as subscriptionCreate from './actions/eventSubscription/create.operation';
+import * as subscriptionDelete from './actions/eventSubscription/delete.operation';
+import * as subscriptionGetMany from './actions/eventSubscription/getMany.operation';
+import * as extensionGetMany from './actions/extension/getMany.operation';
+import * as recordingDownload from './actions/recording/download.operation';
+import * as recordingGetMany from './actions/recording/getMany.operation';
+import * as recordingGetUrl from './actions/recording/getUrl.operation';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, router } from './actions/router';
+import * as userGetMe from './actions/user/getMe.operation';
+
+export class VirtualPbx implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Virtual PBX',
+		name: 'virtualPbx',
+		icon: { light: 'file:../../icons/pbx.svg', dark: 'file:../../icons/pbx.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: 'Call history, recordings, extensions, click-to-call and event subscriptions of a Ringme/Telphin-style virtual PBX',
+		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#virtual-pbx-node',
+		defaults: { name: 'Virtual PBX' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'virtualPbxTrustedAppApi', required: true, displayOptions: { show: { authentication: ['trustedApp'] } } },
+			{ name: 'virtualPbxOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
+		],
+		properties: [
+			{
+				displayName: 'Authentication',
+				name: 'authentication',
+				type: 'options',
+				options: [
+					{ name: 'Trusted App', value: 'trustedApp', description: 'A permanent trusted application (no browser needed)' },
+					{ name: 'OAuth2 (Public App)', value: 'oAuth2', description: 'The PBX user\'s approval of a public application' },
+				],
+				default: 'trustedApp',
+			},
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				default: 'callHistory',
+				options: [
+					{ name: 'API Request', value: 'apiRequest', description: 'Any PBX API call with the token added' },
+					{ name: 'Application', value: 'application' },
+					{ name: 'Call', value: 'call' },
+					{ name: 'Call History', value: 'callHistory' },
+					{ name: 'Event Subscription', value: 'eventSubscription' },
+					{ name: 'Extension', value: 'extension' },
+					{ name: 'Recording', value: 'recording' },
+					{ name: 'User', value: 'user' },
+				],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['user'] } },
+				default: 'getMe',
+				options: [{ name: 'Get Me', value: 'getMe', action: 'Get the current user', description: 'Get the PBX user the credential acts for' }],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['application'] } },
+				default: 'createTrusted',
+				options: [
+					{
+						name: 'Create Trusted',
+						value: 'createTrusted',
+						action: 'Create a trusted application',
+						description: 'Create a permanent trusted application and output its ID and one-time secret',
+					},
+				],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['callHistory'] } },
+				default: 'getMany',
+				options: [{ name: 'Get Many', value: 'getMany', action: 'Get many calls from the call history', description: 'List calls in a time window' }],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['call'] } },
+				default: 'get',
+				options: [
+					{ name: 'Get', value: 'get', action: 'Get a call', description: 'Get one call of the call history by its UUID' },
+					{ name: 'Make', value: 'make', action: 'Make a call', description: 'Click-to-call: ring an extension, then connect a number' },
+				],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['recording'] } },
+				default: 'getMany',
+				options: [
+					{ name: 'Download', value: 'download', action: 'Download a recording', description: 'Download a recording\'s audio as binary data' },
+					{ name: 'Get Many', value: 'getMany', action: 'Get many recordings', description: 'List recordings in a time window' },
+					{ name: 'Get URL', value: 'getUrl', action: 'Get a recording URL', description: 'Get a temporary download URL of a recording' },
+				],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['extension'] } },
+				default: 'getMany',
+				options: [{ name: 'Get Many', value: 'getMany', action: 'Get many extensions', description: 'List the client\'s extensions' }],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['eventSubscription'] } },
+				default: 'getMany',
+				options: [
+					{ name: 'Create', value: 'create', action: 'Create an event subscription', description: 'Send an extension\'s events to a URL' },
+					{ name: 'Delete', value: 'delete', action: 'Delete an event subscription' },
+					{ name: 'Get Many', value: 'getMany', action: 'Get many event subscriptions', description: 'List an extension\'s event subscriptions' },
+				],
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['apiRequest'] } },
+				default: 'request',
+				options: [{ name: 'Send', value: 'request', action: 'Send an API request', description: 'Send a request to any PBX API path' }],
+			},
+			...userGetMe.description,
+			...createTrusted.description,
+			...callHistoryGetMany.description,
+			...callGet.description,
+			...callMake.description,
+			...recordingGetMany.description,
+			...recordingGetUrl.description,
+			...recordingDownload.description,
+			...extensionGetMany.description,
+			...subscriptionCreate.description,
+			...subscriptionGetMany.description,
+			...subscriptionDelete.description,
+			...apiRequest.description,
+			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }),
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

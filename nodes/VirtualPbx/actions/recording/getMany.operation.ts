@@ -1,0 +1,30 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import type { ItemResult } from '../../../shared/items';
+import { collectByPageNumber } from '../../../shared/paging';
+import type { PbxClient } from '../../transport';
+import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+
+const show = { resource: ['recording'], operation: ['getMany'] };
+
+export const description: INodeProperties[] = [...windowFields(show, 'recording'), ...returnAllFields(show), orderField(show)];
+
+/** Recordings in a GMT window ({call_uuid, record_uuid}); a statistics request. */
+export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
+	const query = { ...windowQuery(this, itemIndex), order: this.getNodeParameter('order', itemIndex, 'asc') as string };
+	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
+	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
+	const clientId = await client.clientId(itemIndex);
+	return await collectByPageNumber(
+		async (page, perPage) =>
+			rowsOf(
+				await client.json(
+					{ path: `/client/${clientId}/record/`, qs: { ...query, page, per_page: perPage }, statistics: true },
+					{ itemIndex, what: `recordings page ${page}` },
+				),
+			),
+		{ returnAll, limit, pageSize: PER_PAGE },
+	);
+}
+
+export const parallel = true;
