@@ -169,14 +169,17 @@ export function statusLabel(status: number): string {
 /**
  * An error raised while obtaining a token (inside a credential's preAuthentication or a Token
  * operation). Its message is a complete sentence for the user, never containing a secret, and
- * it carries no HTTP response, so n8n does not mistake it for a 401 and retry.
+ * it carries no HTTP response, so n8n does not mistake it for a 401 and retry. The vendor's
+ * HTTP status is kept as `vendorStatus`, a name n8n's NodeApiError does not read: were it
+ * `httpCode` or `status`, n8n would replace our sentence with its generic one for that status
+ * ("Authorization failed - please check your credentials").
  */
 export class TokenError extends Error {
 	constructor(
 		message: string,
 		readonly kind: 'input' | 'vendor' | 'network',
 		readonly field?: string,
-		readonly httpCode?: number,
+		readonly vendorStatus?: number,
 	) {
 		super(message);
 		this.name = 'TokenError';

@@ -84,8 +84,8 @@ export function tokenErrorToNodeError(
 	if (error instanceof TokenError && error.kind === 'input') {
 		return new NodeOperationError(node, message, { itemIndex, description: 'Open the credential and correct the field named above.' });
 	}
-	const httpCode = error instanceof TokenError && error.httpCode ? String(error.httpCode) : undefined;
-	return new NodeApiError(node, { message, ...(httpCode ? { httpCode } : {}) }, { message, httpCode, itemIndex });
+	const httpCode = error instanceof TokenError && error.vendorStatus ? String(error.vendorStatus) : undefined;
+	return new NodeApiError(node, { message }, { message, httpCode, itemIndex });
 }
 
 /**

@@ -6,6 +6,7 @@ import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.
 import { B2Copy } from '../../../nodes/B2Copy/B2Copy.node';
 import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { failure } from '../../support/failure';
 
 const node = new B2Copy();
 const credentialType = new B2CopyExternalCrmApi();
@@ -128,7 +129,7 @@ describe('API Request', () => {
 		f.fake.clearLog();
 		f.fake.fail({ path: '/api/admin/test/echo', method: 'POST' }, { kind: 'drop' });
 		const post = { resource: 'apiRequest', operation: 'request', method: 'POST', path: '/api/admin/test/echo', jsonBody: '{"a":1}' };
-		const error = await run(post).catch((e: unknown) => e as NodeApiError);
+		const error = await failure<NodeApiError>(run(post));
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect(error.message).toMatch(/Could not reach B2COPY for POST \/api\/admin\/test\/echo: the connection was dropped/);
 		expect(f.fake.requests.filter((r) => r.method === 'POST' && r.path === '/api/admin/test/echo')).toHaveLength(1);
@@ -146,17 +147,17 @@ describe('API Request', () => {
 
 	it('without continue on fail the error names its item', async () => {
 		f.fake.fail({ path: '/api/admin/test/echo', skip: 1 }, { status: 404, body: { message: 'Not found' } });
-		const error = await run((i) => ({ ...echo(i), options: { concurrency: 1 } }), many(3)).catch((e: unknown) => e as NodeApiError);
+		const error = await failure<NodeApiError>(run((i) => ({ ...echo(i), options: { concurrency: 1 } }), many(3)));
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect(error.context.itemIndex).toBe(1);
 		expect(error.httpCode).toBe('404');
 	});
 
 	it('refuses a path on another host and a bad JSON body, as parameter errors', async () => {
-		const other = await run({ ...echo(0), path: 'https://evil.example.com/steal' }).catch((e: unknown) => e as NodeOperationError);
+		const other = await failure<NodeOperationError>(run({ ...echo(0), path: 'https://evil.example.com/steal' }));
 		expect(other).toBeInstanceOf(NodeOperationError);
 		expect(other.message).toMatch(/points at evil\.example\.com/);
-		const body = await run({ ...echo(0), method: 'POST', jsonBody: '{nope' }).catch((e: unknown) => e as NodeOperationError);
+		const body = await failure<NodeOperationError>(run({ ...echo(0), method: 'POST', jsonBody: '{nope' }));
 		expect(body.message).toBe('The "JSON Body" parameter is not valid JSON');
 		expect(f.fake.counters.protectedRequests).toBe(0);
 	});
@@ -203,7 +204,7 @@ describe('Fee → Process', () => {
 	});
 
 	it('gives up after the wait timeout, telling the user the request ID is safe to reuse', async () => {
-		const error = await run(fee('req-slow', { waitTimeout: 1, pollInterval: 0.6 })).catch((e: unknown) => e as NodeOperationError);
+		const error = await failure<NodeOperationError>(run(fee('req-slow', { waitTimeout: 1, pollInterval: 0.6 })));
 		f.fake.settings.feePendingPolls = 2;
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toMatch(/still PENDING/);
@@ -225,14 +226,14 @@ describe('Token operations', () => {
 		expect(Number(got.json.expiresIn)).toBeGreaterThan(500);
 		const [refreshed] = await run({ resource: 'token', operation: 'refresh', refreshToken: got.json.refreshToken });
 		expect(refreshed.json.refreshToken).not.toBe(got.json.refreshToken);
-		const error = await run({ resource: 'token', operation: 'refresh', refreshToken: got.json.refreshToken }).catch((e: unknown) => e as NodeApiError);
+		const error = await failure<NodeApiError>(run({ resource: 'token', operation: 'refresh', refreshToken: got.json.refreshToken }));
 		expect(error.message).toMatch(/B2COPY refused the token refresh \(HTTP 401 Unauthorized\): "Invalid refresh token"/);
 		expect(error.message).not.toContain(String(got.json.refreshToken));
 	});
 
 	it('Token → Get with a malformed key is a parameter error naming the field', async () => {
 		store = credentialStore(credentialType, { ...f.credentials, privateKey: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----' });
-		const error = await run({ resource: 'token', operation: 'get' }).catch((e: unknown) => e as NodeOperationError);
+		const error = await failure<NodeOperationError>(run({ resource: 'token', operation: 'get' }));
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toMatch(/"Private Key" could not be read/);
 	});
@@ -263,7 +264,7 @@ describe('secrets never leak', () => {
 		await collect({ ...echo(0), method: 'POST' });
 		f.fake.scriptFeeError('leak-1', 'boom');
 		await collect({ resource: 'fee', operation: 'process', accountLogin: '1', requestId: 'leak-1', pollInterval: 0.1 });
-		for (const override of [{ adminId: '1' }, { deviceIp: '10.0.0.1' }, { keyId: 'x' }, { host: 'http://127.0.0.1:9' }]) {
+		for (const override of [{ adminId: '1' }, { deviceIp: '10.0.0.1' }, { keyId: 'x' }, { host: 'http://127.0.0.1:9' }] as Array<Record<string, string>>) {
 			store = credentialStore(credentialType, { ...f.credentials, ...override });
 			await collect(echo);
 		}

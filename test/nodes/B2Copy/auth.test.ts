@@ -18,6 +18,7 @@ import {
 import { TokenError } from '../../../nodes/shared/errors';
 import { encryptedPkcs8Pem, generateEcKeyPair, generateP384Pem, generateRsaPem } from '../../fakes/keys';
 import { ADMIN_ID, DEVICE_IP, KEY_ID, b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { failure } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 
 const keys = generateEcKeyPair();
@@ -241,8 +242,8 @@ describe('against the fake B2COPY', () => {
 		['an unknown admin', () => ({ adminId: '999' }), /HTTP 403.*admin.*Check "Admin ID"/i],
 		['a device IP not allowed', () => ({ deviceIp: '198.51.100.7' }), /HTTP 403.*Check "Device IP"/],
 	])('explains %s, quoting B2COPY, without secrets', async (_, override, pattern) => {
-		const credentials = { ...f.credentials, ...override() };
-		const error = await acquireB2CopyTokens(credentials, testHttpRequest).catch((e: unknown) => e as TokenError);
+		const credentials = { ...f.credentials, ...(override() as Record<string, string>) };
+		const error = await failure<TokenError>(acquireB2CopyTokens(credentials, testHttpRequest));
 		expect(error).toBeInstanceOf(TokenError);
 		expect(error.message).toMatch(pattern);
 		expect(error.message).not.toMatch(/eyJ|PRIVATE KEY/);
@@ -252,7 +253,7 @@ describe('against the fake B2COPY', () => {
 	});
 
 	it('says the host is unreachable, naming the Host URL field', async () => {
-		const error = await acquireB2CopyTokens({ ...f.credentials, host: 'http://127.0.0.1:9' }, testHttpRequest).catch((e: unknown) => e as TokenError);
+		const error = await failure<TokenError>(acquireB2CopyTokens({ ...f.credentials, host: 'http://127.0.0.1:9' }, testHttpRequest));
 		expect(error.message).toMatch(/Could not reach B2COPY at 127\.0\.0\.1:9: the connection was refused.*"Host URL"/);
 	});
 
