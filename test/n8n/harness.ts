@@ -529,7 +529,8 @@ class N8nInstanceImpl implements N8nInstance {
 	private queue: Promise<unknown> = Promise.resolve();
 	private readonly groups = new Set<number>();
 	private server?: { child: ChildProcess; exited: Promise<void>; logPrefix: string };
-	private cookie?: string;
+	/** The editor session's cookies (n8n-auth, and any other the server sets, e.g. OAuth browser binding). */
+	private readonly cookies = new Map<string, string>();
 	private apiKey?: string;
 	private readonly browserId = randomBytes(8).toString('hex');
 	private watchdog?: ChildProcess;
@@ -810,7 +811,7 @@ class N8nInstanceImpl implements N8nInstance {
 		this.untrack(server.child.pid);
 		note(`n8n server stopped in ${Date.now() - stopping} ms`);
 		this.server = undefined;
-		this.cookie = undefined;
+		this.cookies.clear();
 	}
 
 	private async request<T>(method: string, urlPath: string, body: unknown, headers: Record<string, string>): Promise<RestResponse<T>> {
@@ -838,11 +839,13 @@ class N8nInstanceImpl implements N8nInstance {
 	async rest<T = any>(method: string, urlPath: string, body?: unknown): Promise<RestResponse<T>> {
 		const res = await this.request<T>(method, urlPath, body, {
 			'browser-id': this.browserId,
-			...(this.cookie ? { cookie: this.cookie } : {}),
+			...(this.cookies.size ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
 		});
 		for (const c of res.headers.getSetCookie()) {
-			const m = /^n8n-auth=([^;]*)/.exec(c);
-			if (m) this.cookie = m[1] ? `n8n-auth=${m[1]}` : undefined;
+			const m = /^([^=;\s]+)=([^;]*)/.exec(c);
+			if (!m) continue;
+			if (m[2] === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) this.cookies.delete(m[1]);
+			else this.cookies.set(m[1], m[2]);
 		}
 		return res;
 	}
