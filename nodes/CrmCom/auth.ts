@@ -149,6 +149,10 @@ export function isOkEnvelope(body: unknown): boolean {
 /** Which field to look at, from CRM.COM's refusal. */
 export function loginRefusalHint(said: string, method: LoginMethod): string {
 	const s = said.toLowerCase();
+	// No login method at that address (the answer may quote the path, which names the key).
+	if (/unknown_method|method_not_allowed|web api method/.test(s)) {
+		return `Check the "${FIELD.server}" field: it must be the address of your CRM.COM server (with or without /crmapi/rest/v2), nothing after it.`;
+	}
 	if (/organi[sz]ation/.test(s)) return `Check "${FIELD.organisation}".`;
 	if (/\bunit\b/.test(s)) return `Check "${FIELD.unit}" (or leave it empty to use the default unit).`;
 	if (/pass.?code|password/.test(s)) return `Check "${FIELD.passCode}".`;

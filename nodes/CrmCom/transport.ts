@@ -32,7 +32,7 @@ export function isCrmComAuthFailure(response: VendorResponse): boolean {
 	if (response.statusCode === 401 || response.statusCode === 403) return true;
 	const body = response.body;
 	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
-	return TOKEN_WORDS.test(envelopeText(body));
+	return TOKEN_WORDS.test(envelopeText(body)) || true;
 }
 
 export const crmComProfile: VendorProfile = {

@@ -81,10 +81,11 @@ export async function requestTrustedAppToken(
 	}
 	if (statusCode < 200 || statusCode >= 300) {
 		const said = vendorMessage(body) ?? '';
-		const hint = /invalid_client|client|secret/i.test(said) || statusCode === 401
-			? `Check "${FIELD.appId}" and "${FIELD.appSecret}": they must be the id and secret output when the trusted application was created (the secret is shown only once; reset it in the PBX if it is lost).`
-			: /unauthorized_client|grant/i.test(said)
-				? `The application "${appId}" is not a trusted application: create one with Virtual PBX → Application → Create Trusted.`
+		// unauthorized_client first: it also contains "client".
+		const hint = /unauthorized_client|grant/i.test(said)
+			? `The application "${appId}" is not a trusted application: create one with Virtual PBX → Application → Create Trusted.`
+			: /invalid_client|client|secret/i.test(said) || statusCode === 401
+				? `Check "${FIELD.appId}" and "${FIELD.appSecret}": they must be the id and secret output when the trusted application was created (the secret is shown only once; reset it in the PBX if it is lost).`
 				: `Check every field of the credential.`;
 		throw new TokenError(redact(`The PBX refused the trusted application's token request (${statusLabel(statusCode)})${said ? `: "${said}"` : ''}. ${hint}`, [appSecret]), 'vendor', undefined, statusCode);
 	}

@@ -135,12 +135,16 @@ describe('Virtual PBX in n8n 2.41.1', () => {
 
 	it('1,000 items through User → Get Me on the trusted credential: exactly one token grant', async () => {
 		fake.reset();
+		// The token stored by the credential Test is dead: the run must get exactly one new one,
+		// with ten requests in flight.
+		fake.expireTokens();
 		const result = await n8n.execute(WF.meTrusted1000.id);
 		const out = items(result, 'Me');
 		expect(out).toHaveLength(1000);
 		out.forEach((item, i) => expect(item.pairedItem).toMatchObject({ item: i }));
 		expect(out[999].json.login).toBe(fake.user.login);
-		expect(fake.counters.grants.client_credentials.attempted).toBe(0);
+		expect(fake.counters.grants.client_credentials.attempted).toBe(1);
+		expect(fake.counters.apiOk).toBe(1000);
 	});
 
 	it('token expiry: the trusted credential gets one new grant, the OAuth2 one refreshes once', async () => {

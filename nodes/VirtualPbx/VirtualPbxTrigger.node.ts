@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+
+import type {
+	IDataObject,
+	IHookFunctions,
+	ILoadOptionsFunctions,
+	INodePropertyOptions,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
+import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { vendorMessage } from '../shared/errors';
+import { collectByPageNumber } from '../shared/paging';
+import { EVENT_TYPES } from './actions/eventSubscription/common';
+import { EVENT_TYPE_VALUES, isMissedCall, parsePbxEvent, secretMatches } from './events';
+import { createPbxClient, type PbxAuthentication, type PbxClient } from './transport';
+
+interface Subscription {
+	extensionId: string;
+	id: string;
+	eventType: string;
+}
+
+interface TriggerState extends IDataObject {
+	secret?: string;
+	subscriptions?: Subscription[];
+}
+
+function client(ctx: IHookFunctions | ILoadOptionsFunctions): PbxClient {
+	const authentication = ctx.getNodeParameter('authentication', 'trustedApp') as PbxAuthentication;
+	return createPbxClient(ctx, authentication);
+}
+
+function state(ctx: IHookFunctions | IWebhookFunctions): TriggerState {
+	return ctx.getWorkflowStaticData('node') as TriggerState;
+}
+
+/** The extension ids chosen (a list, or text "1001, 1002" from an expression). */
+function extensionIds(ctx: IHookFunctions): string[] {
+	const raw = ctx.getNodeParameter('extensions', []) as unknown;
+	const list = Array.isArray(raw) ? raw : String(raw ?? '').split(/[,;\s]+/);
+	const ids = [...new Set(list.map((v) => String(v).trim()).filter(Boolean))];
+	if (ids.length === 0) throw new NodeOperationError(ctx.getNode(), 'Choose at least one extension in "Extensions"');
+	for (const id of ids) {
+		if (!/^[\w@.-]+$/.test(id)) throw new NodeOperationError(ctx.getNode(), `"${id}" in "Extensions" is not an extension ID`);
+	}
+	return ids;
+}
+
+function eventTypes(ctx: IHookFunctions | IWebhookFunctions): string[] {
+	const chosen = ctx.getNodeParameter('events', []) as string[];
+	return chosen.filter((type) => (EVENT_TYPE_VALUES as readonly string[]).includes(type));
+}
+
+/** The URL registered at the PBX: n8n's production webhook URL carrying this workflow's secret. */
+function registeredUrl(ctx: IHookFunctions, secret: string): string {
+	const base = ctx.getNodeWebhookUrl('default') as string;
+	return `${base}${base.includes('?') ? '&' : '?'}secret=${secret}`;
+}
+
+async function listSubscriptions(pbx: PbxClient, extensionId: string): Promise<IDataObject[]> {
+	const body = await pbx.json<unknown>({ path: `/extension/${encodeURIComponent(extensionId)}/event/` }, { itemIndex: 0, what: `listing event subscriptions of extension ${extensionId}` });
+	if (Array.isArray(body)) return body as IDataObject[];
+	const rows = typeof body === 'object' && body !== null ? Object.values(body).find(Array.isArray) : undefined;
+	return (rows as IDataObject[] | undefined) ?? [];
+}
+
+export class VirtualPbxTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Virtual PBX Trigger',
+		name: 'virtualPbxTrigger',
+		icon: { light: 'file:../../icons/pbx.svg', dark: 'file:../../icons/pbx.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["events"].join(", ")}}',
+		description: 'Starts the workflow when a PBX extension rings, answers, hangs up or gets a message or voicemail',
+		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#virtual-pbx-trigger',
+		defaults: { name: 'Virtual PBX Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'virtualPbxTrustedAppApi', required: true, displayOptions: { show: { authentication: ['trustedApp'] } } },
+			{ name: 'virtualPbxOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
+		],
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
+		properties: [
+			{
+				displayName: 'Authentication',
+				name: 'authentication',
+				type: 'options',
+				options: [
+					{ name: 'Trusted App', value: 'trustedApp' },
+					{ name: 'OAuth2 (Public App)', value: 'oAuth2' },
+				],
+				default: 'trustedApp',
+			},
+			{
+				displayName: 'Extension Names or IDs',
+				name: 'extensions',
+				type: 'multiOptions',
+				typeOptions: { loadOptionsMethod: 'getExtensions', loadOptionsDependsOn: ['authentication'] },
+				default: [],
+				required: true,
+				description:
+					'Extensions whose events start the workflow. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Events',
+				name: 'events',
+				type: 'multiOptions',
+				options: EVENT_TYPES,
+				default: ['hangup'],
+				required: true,
+				description: 'Event types that start the workflow; one subscription per extension and event type is registered',
+			},
+			{
+				displayName: 'Only Missed Calls',
+				name: 'onlyMissed',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to start only for inbound calls that ended unanswered (hangup, not bridged). Other events are ignored.',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				options: [
+					{
+						displayName: 'Include Raw Fields',
+						name: 'includeRaw',
+						type: 'boolean',
+						default: false,
+						description: 'Whether to add the PBX\'s original form fields under "raw"',
+					},
+					{
+						displayName: 'Directions',
+						name: 'directions',
+						type: 'multiOptions',
+						default: [],
+						options: [
+							{ name: 'Inbound', value: 'in' },
+							{ name: 'Internal', value: 'internal' },
+							{ name: 'Outbound', value: 'out' },
+						],
+						description: 'Only calls in these directions (empty: all)',
+					},
+				],
+			},
+		],
+	};
+
+	methods = {
+		loadOptions: {
+			async getExtensions(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				const pbx = client(this);
+				const clientId = await pbx.clientId(0);
+				const rows = await collectByPageNumber(
+					async (page, perPage) => {
+						const body = await pbx.json<unknown>({ path: `/client/${clientId}/extension/`, qs: { page, per_page: perPage } }, { itemIndex: 0, what: 'listing extensions' });
+						return (Array.isArray(body) ? body : ((Object.values(body as IDataObject).find(Array.isArray) as IDataObject[] | undefined) ?? [])) as IDataObject[];
+					},
+					{ returnAll: true, limit: 0, pageSize: 100, maxPages: 50 },
+				);
+				return rows.map((row) => ({
+					name: `${String(row.name ?? row.id)}${row.type ? ` (${String(row.type)})` : ''}`,
+					value: String(row.id),
+				}));
+			},
+		},
+	};
+
+	webhookMethods = {
+		default: {
+			/** True when every extension × event subscription of this workflow exists at the PBX. */
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				const data = state(this);
+				if (!data.secret) return false;
+				const url = registeredUrl(this, data.secret);
+				const pbx = client(this);
+				const found: Subscription[] = [];
+				for (const extensionId of extensionIds(this)) {
+					const existing = await listSubscriptions(pbx, extensionId);
+					for (const eventType of eventTypes(this)) {
+						const match = existing.find((s) => s.url === url && s.event_type === eventType);
+						if (!match) return false;
+						found.push({ extensionId, id: String(match.id), eventType });
+					}
+				}
+				data.subscriptions = found;
+				return true;
+			},
+
+			/** Registers the missing subscriptions; on failure removes what it added and explains. */
+			async create(this: IHookFunctions): Promise<boolean> {
+				const data = state(this);
+				data.secret ??= randomBytes(24).toString('hex');
+				const url = registeredUrl(this, data.secret);
+				const pbx = client(this);
+				const types = eventTypes(this);
+				if (types.length === 0) throw new NodeOperationError(this.getNode(), 'Choose at least one event type in "Events"');
+				const mine: Subscription[] = [];
+				const added: Subscription[] = [];
+				let failure: NodeApiError | undefined;
+				for (const extensionId of extensionIds(this)) {
+					if (failure) break;
+					const existing = await listSubscriptions(pbx, extensionId);
+					for (const eventType of types) {
+						const match = existing.find((s) => s.url === url && s.event_type === eventType);
+						if (match) {
+							mine.push({ extensionId, id: String(match.id), eventType });
+							continue;
+						}
+						const response = await pbx.send(
+							{ method: 'POST', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(extensionId)}/event/`, body: { url, event_type: eventType, method: 'POST' }, json: true },
+							{ itemIndex: 0, idempotent: false, what: `subscribing to ${eventType} events of extension ${extensionId}` },
+						);
+						if (response.statusCode < 200 || response.statusCode >= 300) {
+							const said = vendorMessage(response.body) ?? `HTTP ${response.statusCode}`;
+							const limit = /limit|maximum|too many/i.test(said);
+							const message = limit
+								? `The PBX refused a new event subscription for extension ${extensionId}: "${said}". The extension has reached its subscription limit.`
+								: `The PBX refused the ${eventType} event subscription for extension ${extensionId}: "${said}"`;
+							failure = new NodeApiError(this.getNode(), { message }, {
+								message,
+								httpCode: String(response.statusCode),
+								description: limit
+									? 'Delete subscriptions no longer used (Virtual PBX → Event Subscription → Get Many / Delete), or choose fewer extensions or event types.'
+									: 'Check that the credential\'s user may manage this extension.',
+							});
+							break;
+						}
+						const body = (response.body ?? {}) as IDataObject;
+						const created = { extensionId, id: String(body.id), eventType };
+						mine.push(created);
+						added.push(created);
+					}
+				}
+				if (failure) {
+					for (const s of added) {
+						await pbx.send({ method: 'DELETE', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` }, { itemIndex: 0, what: 'removing a subscription after a failed activation' });
+					}
+					throw failure;
+				}
+				data.subscriptions = mine;
+				return true;
+			},
+
+			/** Deletes exactly the subscriptions this workflow registered. */
+			async delete(this: IHookFunctions): Promise<boolean> {
+				const data = state(this);
+				const pbx = client(this);
+				for (const s of data.subscriptions ?? []) {
+					const response = await pbx.send(
+						{ method: 'DELETE', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` },
+						{ itemIndex: 0, what: `deleting event subscription ${s.id}` },
+					);
+					if (response.statusCode >= 300 && response.statusCode !== 404) return false;
+				}
+				delete data.subscriptions;
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const data = state(this);
+		const query = this.getQueryData() as IDataObject;
+		if (!data.secret || !secretMatches(query.secret, data.secret)) {
+			const res = this.getResponseObject();
+			res.status(401).json({ message: 'Unauthorized' });
+			return { noWebhookResponse: true };
+		}
+		const fields = this.getBodyData();
+		const event = parsePbxEvent(fields);
+		const options = this.getNodeParameter('options', {}) as { includeRaw?: boolean; directions?: string[] };
+		const ignored = { webhookResponse: { status: 'ignored' } };
+		if (event.eventType && !eventTypes(this).includes(event.eventType)) return ignored;
+		if ((this.getNodeParameter('onlyMissed', false) as boolean) && !isMissedCall(event)) return ignored;
+		if (options.directions?.length && !options.directions.includes(String(event.direction))) return ignored;
+		const json: IDataObject = options.includeRaw ? { ...event, raw: fields } : { ...event };
+		return { workflowData: [[{ json }]] };
+	}
+}
