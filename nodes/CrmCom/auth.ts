@@ -153,6 +153,9 @@ export function loginRefusalHint(said: string, method: LoginMethod): string {
 	if (/unknown_method|method_not_allowed|web api method/.test(s)) {
 		return `Check the "${FIELD.server}" field: it must be the address of your CRM.COM server (with or without /crmapi/rest/v2), nothing after it.`;
 	}
+	if (/jwt_not_supported|jwt is not supported/.test(s)) {
+		return `This CRM.COM server does not accept identity JWTs (they need R16.2 or later): choose another "${FIELD.method}".`;
+	}
 	if (/organi[sz]ation/.test(s)) return `Check "${FIELD.organisation}".`;
 	if (/\bunit\b/.test(s)) return `Check "${FIELD.unit}" (or leave it empty to use the default unit).`;
 	if (/pass.?code|password/.test(s)) return `Check "${FIELD.passCode}".`;

@@ -32,7 +32,11 @@ export function isCrmComAuthFailure(response: VendorResponse): boolean {
 	if (response.statusCode === 401 || response.statusCode === 403) return true;
 	const body = response.body;
 	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
-	return TOKEN_WORDS.test(envelopeText(body)) || true;
+	// "Not found" is an answer about the data, whatever the message quotes (a contact named
+	// "Session Tokens Ltd"); only a code that itself names the token or session is a refusal.
+	const code = String(body.status?.code ?? '').toUpperCase();
+	if (/(^|_)NOT_FOUND$/.test(code) && !/TOKEN|SESSION|AUTH/.test(code)) return false;
+	return TOKEN_WORDS.test(envelopeText(body));
 }
 
 export const crmComProfile: VendorProfile = {

@@ -140,6 +140,10 @@ describe('the refused-token rule', () => {
 		[answer(200, crmEnvelope(null, 'MISSING_TOKEN', 'token is mandatory')), true],
 		[answer(200, crmEnvelope(null, 'E1001', 'Session has expired')), true],
 		[answer(200, crmEnvelope(null, 'NOT_FOUND', 'Contact information not found', 'No contact information matches the specified identifier')), false],
+		[answer(200, crmEnvelope(null, 'NOT_FOUND', 'Contact information not found', 'No contact named "Auth Session Ltd"')), false],
+		[answer(200, crmEnvelope(null, 'ACCOUNTS_RECEIVABLE_NOT_FOUND', 'Account "Token Traders" not found')), false],
+		[answer(200, crmEnvelope(null, 'TOKEN_NOT_FOUND', 'Unknown token')), true],
+		[answer(200, crmEnvelope(null, 'SESSION_NOT_FOUND', 'Log in again')), true],
 		[answer(200, crmEnvelope(null, 'INVALID_PARAMETER', 'email is not a valid email address')), false],
 		[answer(200, crmEnvelope({ id: 1 })), false],
 		[answer(404, crmEnvelope(null, 'UNKNOWN_METHOD', 'Unknown Web API method')), false],
@@ -257,6 +261,20 @@ describe('against the fake CRM.COM', () => {
 		}
 		expect(new Set(messages).size).toBe(refusals.length);
 		expect(f.fake.counters.loginOk).toBe(0);
+	});
+
+	it('R15: an identity JWT is not offered by the server; the key is mandatory', async () => {
+		f.fake.settings.release = 'R15';
+		try {
+			const jwt = await refusal(loginCrmCom(f.byMethod.jwt, testHttpRequest));
+			expect(jwt.message).toMatch(/JWT_NOT_SUPPORTED.*does not accept identity JWTs.*choose another "Login Method"/);
+			expect(jwt.message).not.toContain('may have expired');
+			const noKey = await refusal(loginCrmCom({ ...f.credentials, consumerKey: '' }, testHttpRequest));
+			expect(noKey.message).toMatch(/MISSING_CONSUMER_APPLICATION_KEY.*Check "Consumer Application Key"/);
+			expect((await loginCrmCom(f.credentials, testHttpRequest)).sessionToken).toBeTruthy();
+		} finally {
+			f.fake.settings.release = 'R16.2';
+		}
 	});
 
 	it('an unreachable server names the "Server URL" field', async () => {
