@@ -25,7 +25,14 @@ export const crmComAuthenticate: IAuthenticate = async (
 	if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
 		return { ...requestOptions, qs: { ...(requestOptions.qs ?? {}), token } };
 	}
-	const body = requestOptions.body;
+	let body = requestOptions.body;
+	if (typeof body === 'string' && body.trim().startsWith('{')) {
+		try {
+			body = JSON.parse(body) as IDataObject;
+		} catch {
+			// not JSON: left as it is, and the token goes in a fresh object below
+		}
+	}
 	const isObject = typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body) && !(body instanceof URLSearchParams);
 	return {
 		...requestOptions,

@@ -24,6 +24,7 @@ function pemParts(value: unknown): string[] {
 export const b2copyProfile: VendorProfile = {
 	vendor: 'B2COPY',
 	credentialType: B2COPY_CREDENTIAL_TYPE,
+	hostField: 'Host URL',
 	tokenProperty: 'accessToken',
 	expiresAt: b2copyExpiresAt,
 	inputsChanged: (credentials: ICredentialDataDecryptedObject) =>

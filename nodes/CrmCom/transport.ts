@@ -9,7 +9,7 @@ import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } f
 import { NodeApiError } from 'n8n-workflow';
 
 import { VendorClient, isOk, type ClientOptions, type SendOptions, type VendorProfile, type VendorResponse } from '../shared/client';
-import { redact } from '../shared/errors';
+import { looksLikeHtml, redact } from '../shared/errors';
 export { plainHttp } from '../shared/token';
 import {
 	CRMCOM_CREDENTIAL_TYPE,
@@ -42,6 +42,7 @@ export function isCrmComAuthFailure(response: VendorResponse): boolean {
 export const crmComProfile: VendorProfile = {
 	vendor: 'CRM.COM',
 	credentialType: CRMCOM_CREDENTIAL_TYPE,
+	hostField: 'Server URL',
 	tokenProperty: 'sessionToken',
 	expiresAt: crmComExpiresAt,
 	inputsChanged: (credentials: ICredentialDataDecryptedObject) =>
@@ -95,7 +96,7 @@ export class CrmComClient extends VendorClient {
 				itemIndex: options.itemIndex,
 			});
 		}
-		if (!isOk(response)) throw await this.errorFor(response, options);
+		if (!isOk(response) || looksLikeHtml(body)) throw await this.errorFor(response, options);
 		if (!isEnvelope(body)) {
 			const message = `CRM.COM answered ${what} without its usual {data, status} envelope`;
 			throw new NodeApiError(this.node, { message }, {

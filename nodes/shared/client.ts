@@ -40,6 +40,7 @@ import type {
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 
 import {
+	TokenError,
 	describeNetworkError,
 	innermostMessage,
 	looksLikeHtml,
@@ -62,6 +63,8 @@ export interface VendorProfile {
 	/** Shown in messages: "B2COPY answered …". */
 	vendor: string;
 	credentialType: string;
+	/** The credential field holding the vendor's address, named in messages. */
+	hostField: string;
 	/**
 	 * The credential's hidden `expirable` property. Left out for OAuth2 credentials, whose tokens
 	 * n8n manages itself (refresh on 401, single flight, reconnect errors).
@@ -210,8 +213,27 @@ export class VendorClient {
 	 */
 	async request<T = unknown>(request: IHttpRequestOptions, options: SendOptions): Promise<T> {
 		const response = await this.send(request, options);
-		if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
-		throw await this.errorFor(response, options);
+		await this.checkAnswer(response, options, request.encoding === 'arraybuffer');
+		return response.body as T;
+	}
+
+	/**
+	 * Throws unless the answer is a usable 2xx: not an error status, not an HTML page (a proxy or
+	 * login page answering instead of the API), not JSON cut off or damaged on its way.
+	 */
+	async checkAnswer(response: VendorResponse, options: SendOptions, binary = false): Promise<void> {
+		if (response.statusCode < 200 || response.statusCode >= 300) throw await this.errorFor(response, options);
+		if (binary || typeof response.body !== 'string' || response.body.trim() === '') return;
+		if (looksLikeHtml(response.body)) throw await this.errorFor(response, options);
+		if (/json/i.test(header(response.headers, 'content-type') ?? '')) {
+			const message = `${this.profile.vendor} answered ${options.what ?? 'the request'} with JSON that could not be read (${statusLabel(response.statusCode)})`;
+			throw new NodeApiError(this.node, { message }, {
+				message,
+				description: `The answer was cut off or damaged on its way. Run the workflow again; if it persists, check the "${this.profile.hostField}" field of the credential and any proxy in between.`,
+				httpCode: String(response.statusCode),
+				itemIndex: options.itemIndex,
+			});
+		}
 	}
 
 	/** A NodeApiError for a non-2xx answer: status, the vendor's words, what to check. */
@@ -237,7 +259,7 @@ export class VendorClient {
 		} else if (looksLikeHtml(response.body)) {
 			message = `${vendor} answered ${what} with an HTML page (${statusLabel(response.statusCode)}), not an API answer`;
 			description ??=
-				'Check the host URL in the credential: it must be the API address of your vendor, not a web page or a proxy login page.';
+				`Check the "${this.profile.hostField}" field of the credential: it must be the API address of ${vendor}, not a web page or a proxy login page.`;
 		} else {
 			message = `${vendor} refused ${what} (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
 		}
@@ -470,9 +492,16 @@ export class VendorClient {
 		let description: string | undefined;
 		if (code && !duringRenewal) {
 			message = `Could not reach ${vendor} for ${options.what ?? 'the request'}: ${describeNetworkError(code)}`;
-			description = `Check the host URL in the credential and that ${vendor} can be reached from the n8n server.`;
+			description = `Check the "${this.profile.hostField}" field of the credential, and that ${vendor} can be reached from the n8n server.`;
 		} else {
 			// Errors thrown by preAuthentication are full sentences written for the user.
+			const tokenError = findTokenError(error);
+			if (tokenError?.kind === 'input') {
+				return new NodeOperationError(this.node, redact(tokenError.message, secrets), {
+					itemIndex: options.itemIndex,
+					description: 'Open the credential and correct the field named above.',
+				});
+			}
 			message = innermostMessage(error) || `${vendor} could not be reached`;
 			if (code && !message.includes(describeNetworkError(code)))
 				message = `${message} (${describeNetworkError(code)})`;
@@ -488,6 +517,16 @@ export class VendorClient {
 			},
 		);
 	}
+}
+
+/** The TokenError a credential's preAuthentication threw, inside n8n's wrapping, if any. */
+function findTokenError(error: unknown): TokenError | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+		if (current instanceof TokenError) return current;
+		current = (current as Error & { cause?: unknown }).cause;
+	}
+	return undefined;
 }
 
 /** The HTTP answer inside an error thrown by n8n's request helpers, if there was one. */

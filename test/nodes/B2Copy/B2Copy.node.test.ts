@@ -145,6 +145,16 @@ describe('API Request', () => {
 		expect((output[4].json.query as IDataObject).i).toBe('4');
 	});
 
+	it('a 2xx that is an HTML page or damaged JSON is an error, not an item', async () => {
+		f.fake.fail({ path: '/api/admin/test/echo' }, { kind: 'garbage' });
+		f.fake.fail({ path: '/api/admin/test/echo', skip: 1 }, { kind: 'html', status: 200 });
+		const output = await run((i) => ({ ...echo(i), options: { concurrency: 1 } }), many(3), true);
+		expect(output[0].json.error).toBe('B2COPY answered GET /api/admin/test/echo with JSON that could not be read (HTTP 200)');
+		expect(output[1].json.error).toMatch(/B2COPY answered GET \/api\/admin\/test\/echo with an HTML page \(HTTP 200\)/);
+		expect(output[1].json.description).toMatch(/"Host URL"/);
+		expect((output[2].json.query as IDataObject).i).toBe('2');
+	});
+
 	it('without continue on fail the error names its item', async () => {
 		f.fake.fail({ path: '/api/admin/test/echo', skip: 1 }, { status: 404, body: { message: 'Not found' } });
 		const error = await failure<NodeApiError>(run((i) => ({ ...echo(i), options: { concurrency: 1 } }), many(3)));
