@@ -96,7 +96,7 @@ function machine(): string {
 async function main(): Promise<void> {
 	say('starting the fake vendors');
 	const b2: B2CopyFixture = await b2copyFixture({ accessTokenTtlSec: 24 * 3600 });
-	const crm: FakeCrmCom = await startFakeCrmCom({ consumerKeys: [CRM_KEY], authenticationCodes: { [CRM_CODE]: {} }, contactCount: ITEMS, tokenLifetimeSec: 24 * 3600 });
+	const crm: FakeCrmCom = await startFakeCrmCom({ consumerKeys: [CRM_KEY], authenticationCodes: { [CRM_CODE]: {} }, contactCount: Math.max(ITEMS, 3000), tokenLifetimeSec: 24 * 3600 });
 	// Tokens for n8n's HTTP Request node (it has no way to get them by itself).
 	const b2token = (await exchangeB2CopyTokens(readB2CopyInputs(b2.credentials), testHttpRequest)).accessToken;
 	const crmToken = (await loginCrmCom({ serverUrl: crm.url, consumerKey: CRM_KEY, loginMethod: 'authenticationCode', authenticationCode: CRM_CODE }, testHttpRequest)).sessionToken;

@@ -10,7 +10,6 @@ import type { ICredentialDataDecryptedObject, IDataObject, IHttpRequestMethods }
 import { NodeApiError } from 'n8n-workflow';
 
 import { VendorClient, type ClientOptions, type RequestContext, type SendOptions, type VendorProfile } from '../shared/client';
-import { looksLikeHtml, statusLabel } from '../shared/errors';
 import { API_PREFIX, PUBLIC_APP_CREDENTIAL_TYPE, TRUSTED_CREDENTIAL_TYPE, normalizePbxHost, trustedExpiresAt, trustedFingerprint } from './auth';
 
 export type PbxAuthentication = 'trustedApp' | 'oAuth2';
@@ -70,22 +69,9 @@ export class PbxClient extends VendorClient {
 			},
 			{ ...options, lane: call.statistics ? STATISTICS_LANE : options.lane },
 		);
-		if (response.statusCode < 200 || response.statusCode >= 300) throw await this.errorFor(response, options);
-		if (!call.binary && typeof response.body === 'string' && response.body.trim() !== '') {
-			// A 2xx that is not an API answer (a proxy's HTML page, JSON cut off on the way) must not
-			// become an output item whose `json` is a string.
-			if (looksLikeHtml(response.body)) throw await this.errorFor(response, options);
-			const type = Object.entries(response.headers).find(([key]) => key.toLowerCase() === 'content-type')?.[1];
-			if (/json/i.test(String(type ?? ''))) {
-				const message = `The PBX answered ${options.what ?? 'the request'} with JSON that could not be read (${statusLabel(response.statusCode)})`;
-				throw new NodeApiError(this.node, { message }, {
-					message,
-					description: 'The answer was cut off or damaged on its way. Run the workflow again; if it persists, check the "Host URL" of the credential and any proxy in between.',
-					httpCode: String(response.statusCode),
-					itemIndex: options.itemIndex,
-				});
-			}
-		}
+		// Not a 2xx, or a 2xx that is no API answer (an HTML page, damaged JSON): an error, never an
+		// output item whose `json` is a string.
+		await this.checkAnswer(response, options, call.binary);
 		return { body: response.body as T, headers: response.headers };
 	}
 

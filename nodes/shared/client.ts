@@ -56,6 +56,10 @@ export interface VendorResponse {
 	statusCode: number;
 	headers: Record<string, unknown>;
 	body: unknown;
+	/** How many times the request was sent (set by the client). */
+	attempts?: number;
+	/** Set when the vendor asked to wait longer than the client is willing to. */
+	retryAfterMs?: number;
 }
 
 /** What the client must know about one vendor and its credential type. */
@@ -252,10 +256,13 @@ export class VendorClient {
 		if (auth) {
 			message = `${vendor} refused the access token for ${what} even after a new one was obtained (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
 			description ??= `The credential works for signing in but not for this call: check that the ${vendor} account behind the credential may use it.`;
+		} else if (response.retryAfterMs !== undefined) {
+			message = `${vendor} answered ${what} with ${statusLabel(response.statusCode)} and asked to wait ${Math.round(response.retryAfterMs / 1000)} s, longer than this node waits (${Math.round(this.options.maxRetryAfterMs / 1000)} s)${said ? `: ${said}` : ''}`;
+			description ??= 'The vendor is limiting requests: run the workflow again later.';
 		} else if (response.statusCode === 429 || response.statusCode === 503) {
-			message = `${vendor} kept answering ${statusLabel(response.statusCode)} to ${what} after ${this.options.maxRetries + 1} tries${said ? `: ${said}` : ''}`;
+			message = `${vendor} kept answering ${statusLabel(response.statusCode)} to ${what} after ${response.attempts ?? this.options.maxRetries + 1} tries${said ? `: ${said}` : ''}`;
 			description ??=
-				'The vendor is limiting requests. Lower "Requests in Parallel" under Options, or run the workflow later.';
+				'The vendor is limiting requests (perhaps because of another workflow using the same account). Lower "Requests in Parallel" under Options, or run the workflow later.';
 		} else if (looksLikeHtml(response.body)) {
 			message = `${vendor} answered ${what} with an HTML page (${statusLabel(response.statusCode)}), not an API answer`;
 			description ??=
@@ -321,11 +328,13 @@ export class VendorClient {
 			if ((limited || (transient && idempotent)) && retries < this.options.maxRetries) {
 				retries++;
 				const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
-				if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) return response;
+				if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) {
+					return { ...response, attempts: retries, retryAfterMs: retryAfter };
+				}
 				this.pause(retryAfter ?? this.backoffMs(retries));
 				continue;
 			}
-			return response;
+			return { ...response, attempts: retries + 1 };
 		}
 	}
 

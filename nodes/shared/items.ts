@@ -21,11 +21,12 @@ function isExecutionData(value: unknown): value is INodeExecutionData {
 export function toOutputItems(result: ItemResult, itemIndex: number): INodeExecutionData[] {
 	if (result === undefined) return [];
 	const list = Array.isArray(result) ? result : [result];
-	return list.map((entry) =>
-		isExecutionData(entry)
-			? { ...entry, pairedItem: { item: itemIndex } }
-			: { json: entry as IDataObject, pairedItem: { item: itemIndex } },
-	);
+	return list.map((entry) => {
+		if (isExecutionData(entry)) return { ...entry, pairedItem: { item: itemIndex } };
+		// n8n items hold objects: anything else (a string, a number) goes under "value".
+		const json = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as IDataObject) : { value: entry as unknown as string };
+		return { json, pairedItem: { item: itemIndex } };
+	});
 }
 
 /** The error item n8n users expect under continue-on-fail. */

@@ -29,7 +29,7 @@ import {
 	readJsonObject,
 	sleep,
 } from './common';
-import type { FakeRequest, Query } from './common';
+import type { FakeRequest, FaultMatch, Query } from './common';
 
 export const PBX_PATHS = {
 	authorize: '/oauth/authorize',
@@ -403,6 +403,8 @@ export class FakePbx extends FakeServer {
 	private readonly callbackLog: PbxCallbackRecord[] = [];
 	private readonly statsInFlight = new Map<string, number>();
 	private nextSubscriptionId = 1;
+	private lostAnswers: Array<{ match: FaultMatch; seen: number; fired: number; limit: number }> =
+		[];
 	private counts: PbxCounters = emptyCounters();
 	private expireAfter: number | undefined;
 
@@ -496,6 +498,50 @@ export class FakePbx extends FakeServer {
 			throw new Error('expireTokensAfter: n must be an integer >= 0');
 		if (n === 0) this.expireTokens();
 		else this.expireAfter = n;
+	}
+
+	/**
+	 * For matching requests the vendor logic runs (a call is placed, a subscription made…), then
+	 * the connection is dropped instead of answering: the client cannot know it succeeded. Unlike
+	 * the `drop` fault, which drops before the vendor sees the request. Same matching rules as
+	 * `fail()` (default once; `every`: unlimited).
+	 */
+	loseAnswers(match: FaultMatch): void {
+		for (const key of ['times', 'skip', 'every'] as const) {
+			const value = match[key];
+			if (value !== undefined && (!Number.isInteger(value) || value < (key === 'skip' ? 0 : 1))) {
+				throw new Error(`loseAnswers(): ${key} must be an integer >= ${key === 'skip' ? 0 : 1}`);
+			}
+		}
+		const limit = match.times ?? (match.every !== undefined ? Number.POSITIVE_INFINITY : 1);
+		this.lostAnswers.push({ match, seen: 0, fired: 0, limit });
+	}
+
+	/** Forget the rules of `loseAnswers`. */
+	clearLostAnswers(): void {
+		this.lostAnswers = [];
+	}
+
+	private answerIsLost(method: string, path: string): boolean {
+		let lost = false;
+		for (const rule of this.lostAnswers) {
+			const { match } = rule;
+			if (match.method !== undefined && match.method.toUpperCase() !== method) continue;
+			if (typeof match.path === 'string' && match.path !== path) continue;
+			if (match.path instanceof RegExp) {
+				match.path.lastIndex = 0;
+				if (!match.path.test(path)) continue;
+			}
+			rule.seen++;
+			if (lost) continue;
+			const n = rule.seen - (match.skip ?? 0);
+			if (n < 1) continue;
+			if (match.every !== undefined && n % match.every !== 0) continue;
+			rule.fired++;
+			lost = true;
+		}
+		this.lostAnswers = this.lostAnswers.filter((rule) => rule.fired < rule.limit);
+		return lost;
 	}
 
 	/** Every live refresh token dies (401 invalid_grant: the user must reconnect). */
@@ -775,6 +821,15 @@ export class FakePbx extends FakeServer {
 		if (path.startsWith(CONTROL_PREFIX)) {
 			this.handleControl(request);
 			return;
+		}
+		if (this.answerIsLost(request.method, path)) {
+			// The vendor logic runs, but whatever it answers never reaches the client.
+			const { res: lost } = request;
+			lost.writeHead = (() => lost) as never;
+			lost.end = (() => {
+				lost.socket?.destroy();
+				return lost;
+			}) as never;
 		}
 		try {
 			if (path === PBX_PATHS.authorize) {
@@ -1564,6 +1619,34 @@ export class FakePbx extends FakeServer {
 				if (!isCount(b.n, 1)) return json(res, 400, { message: 'n must be an integer >= 1' });
 				this.addCalls(b.n);
 				break;
+			case 'fireEvent': {
+				// {extensionId, eventType, fields?}: fireEvent over HTTP (for the demo and tests that
+				// drive a fake in another process); answers once every delivery is done.
+				const extensionId = Number(b.extensionId);
+				if (!Number.isInteger(extensionId) || !this.findExtension(String(extensionId))) {
+					return json(res, 400, { message: 'extensionId must be a known extension id' });
+				}
+				if (!(PBX_EVENT_TYPES as readonly string[]).includes(String(b.eventType))) {
+					return json(res, 400, { message: `eventType must be one of ${PBX_EVENT_TYPES.join(', ')}` });
+				}
+				const fields: Record<string, string | undefined> = {};
+				if (b.fields !== undefined) {
+					if (typeof b.fields !== 'object' || b.fields === null || Array.isArray(b.fields)) {
+						return json(res, 400, { message: 'fields must be an object' });
+					}
+					for (const [name, value] of Object.entries(b.fields)) {
+						if (value !== null && typeof value !== 'string') {
+							return json(res, 400, { message: 'fields values must be strings (null removes a field)' });
+						}
+						fields[name] = value ?? undefined;
+					}
+				}
+				void this.fireEvent(extensionId, b.eventType as PbxEventType, fields).then(
+					(deliveries) => json(res, 200, { ok: true, deliveries, ...this.state() }),
+					(error: unknown) => json(res, 500, { message: error instanceof Error ? error.message : String(error) }),
+				);
+				return;
+			}
 			case 'fail': {
 				const parsed = faultFromJson(b);
 				if ('error' in parsed) return json(res, 400, { message: parsed.error });

@@ -65,6 +65,8 @@ export interface ContextOptions {
 	/** Overrides the HTTP function (to count or fail requests). */
 	http?: (options: IHttpRequestOptions) => Promise<unknown>;
 	staticData?: IDataObject;
+	/** The workflow's timezone (`getTimezone()`); n8n's default is America/New_York. */
+	timezone?: string;
 }
 
 export interface TestContext extends IExecuteFunctions {
@@ -178,6 +180,7 @@ export function createExecuteContext(options: ContextOptions): TestContext {
 			return value;
 		},
 		getWorkflowStaticData: () => staticData,
+		getTimezone: () => options.timezone ?? 'America/New_York',
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {
 			httpRequest: async (o: IHttpRequestOptions) => await send(o),

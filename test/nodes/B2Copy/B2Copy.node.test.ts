@@ -121,6 +121,20 @@ describe('API Request', () => {
 		expectInOrder(output, 120);
 	});
 
+	it('a Retry-After longer than the node waits fails at once, saying so', async () => {
+		f.fake.fail({ path: '/api/admin/test/echo' }, { status: 429, headers: { 'Retry-After': '9999' }, body: { message: 'quota exceeded' } });
+		const error = await failure<NodeApiError>(run(echo, many(1)));
+		expect(error.message).toBe('B2COPY answered GET /api/admin/test/echo with HTTP 429 Too Many Requests and asked to wait 9999 s, longer than this node waits (120 s): quota exceeded');
+		expect(f.fake.requests.filter((r) => r.path === '/api/admin/test/echo')).toHaveLength(1);
+	});
+
+	it('gives up after a bounded number of 429s, counting the tries', async () => {
+		f.fake.fail({ path: '/api/admin/test/echo', times: 10 }, { status: 429, headers: { 'Retry-After': '0' } });
+		const error = await failure<NodeApiError>(run(echo, many(1)));
+		expect(error.message).toBe('B2COPY kept answering HTTP 429 Too Many Requests to GET /api/admin/test/echo after 5 tries: Injected fault 429');
+		expect(f.fake.requests.filter((r) => r.path === '/api/admin/test/echo')).toHaveLength(5);
+	});
+
 	it('retries a dropped GET, never a dropped non-idempotent POST', async () => {
 		f.fake.fail({ path: '/api/admin/test/echo', method: 'GET' }, { kind: 'drop' });
 		const ok = await run(echo, many(3));
