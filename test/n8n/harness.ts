@@ -455,6 +455,8 @@ export interface StartOptions {
 	 * HTTP(S)_PROXY (NO_PROXY = loopback). Default true.
 	 */
 	blockOutbound?: boolean;
+	/** Fixed port for `n8n start` (default: a free one). Used by the demo (5678 when free). */
+	port?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1034,7 +1036,7 @@ export async function startN8nInstance(options: StartOptions): Promise<N8nInstan
 	const tarball = path.resolve(options.tarball);
 	if (!fs.existsSync(tarball)) throw new Error(`tarball not found: ${tarball}`);
 	const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-harness-'));
-	const port = await freePort();
+	const port = options.port ?? (await freePort());
 	const env = baseEnv(runtime, userFolder, port, options.blockOutbound ?? true);
 	for (const [k, v] of Object.entries(options.env ?? {})) {
 		if (v === undefined) delete env[k];
@@ -1069,4 +1071,65 @@ export async function startN8nInstance(options: StartOptions): Promise<N8nInstan
 	const instance = new N8nInstanceImpl(runtime, userFolder, packageName, port, env);
 	liveInstances.add(instance);
 	return instance;
+}
+
+// ---------------------------------------------------------------------------------------------
+// user folders owned by another process (the demo's, while `npm run demo` runs)
+
+/** Turns what `n8n execute --rawOutput` printed into an ExecutionResult (see N8nInstance.execute). */
+export function executionFromCli(r: RunResult & { crashedAtExit: boolean }): ExecutionResult {
+	let runObj: Record<string, any> | undefined;
+	for (const entry of parseJsonLines(r.stdout)) {
+		if (!entry.message.startsWith('{')) continue;
+		try {
+			const candidate = JSON.parse(entry.message);
+			if (candidate?.data?.resultData) runObj = candidate;
+		} catch {
+			/* some other JSON-looking message */
+		}
+	}
+	const base = {
+		exitCode: r.code,
+		signal: r.signal,
+		crashedAtExit: r.crashedAtExit,
+		stdout: r.stdout,
+		stderr: r.stderr,
+		durationMs: r.durationMs,
+	};
+	if (!runObj) {
+		const errors = parseJsonLines(r.stdout).filter((e) => e.level === 'error' || /does not exist/.test(e.message));
+		const message = errors.map((e) => e.message.split('\n')[0]).find(Boolean) ?? `n8n execute exited ${r.code} without printing a run`;
+		return { ok: false, nodes: {}, error: { message }, ...base };
+	}
+	const parsed = parseRun(runObj);
+	return { ok: (r.code === 0 || r.crashedAtExit) && parsed.status === 'success' && !parsed.error, ...parsed, run: runObj, ...base };
+}
+
+/**
+ * `n8n execute --id=<workflowId>` against a user folder another process made with the harness
+ * (same encryption key and environment), e.g. a running demo's. Safe while that folder's
+ * `n8n start` runs (SQLite WAL). Its log goes to `<userFolder>/logs/external-execute-*.log`.
+ */
+export async function executeInUserFolder(
+	userFolder: string,
+	workflowId: string,
+	opts: { port?: number; timeoutMs?: number } = {},
+): Promise<ExecutionResult> {
+	const runtime = await ensureN8n();
+	const logsDir = path.join(userFolder, 'logs');
+	fs.mkdirSync(logsDir, { recursive: true });
+	const env = {
+		...baseEnv(runtime, userFolder, opts.port ?? (await freePort()), true),
+		N8N_LOG_FILE_LOCATION: path.join(logsDir, `external-execute-${Date.now()}-${randomBytes(3).toString('hex')}.log`),
+		N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+	};
+	let pid: number | undefined;
+	const r = await run(runtime.node, [runtime.n8n, 'execute', `--id=${workflowId}`, '--rawOutput'], {
+		cwd: userFolder,
+		env,
+		timeoutMs: opts.timeoutMs ?? 180_000,
+		onSpawn: (child) => (pid = child.pid),
+	});
+	killGroup(pid, 'SIGKILL'); // a task runner left behind, if any
+	return executionFromCli({ ...r, crashedAtExit: r.signal === 'SIGSEGV' || r.code === 139 });
 }
