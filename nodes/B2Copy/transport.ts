@@ -31,6 +31,7 @@ export const b2copyProfile: VendorProfile = {
 		typeof credentials.accessToken === 'string' &&
 		credentials.accessToken !== '' &&
 		credentials.inputsFingerprint !== b2copyFingerprint(credentials),
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeHost(credentials.host),
 	secrets: (credentials: ICredentialDataDecryptedObject) => [
 		...pemParts(credentials.privateKey),
 		credentials.accessToken,
@@ -38,15 +39,10 @@ export const b2copyProfile: VendorProfile = {
 	],
 };
 
-export class B2CopyClient extends VendorClient {
-	/** The credential's host, normalised (no trailing slash). */
-	async baseUrl(): Promise<string> {
-		const credentials = await this.getCredentials();
-		return normalizeHost(credentials.host);
-	}
-}
+/** B2COPY needs nothing beyond the shared client. */
+export type B2CopyClient = VendorClient;
 
 export function createB2CopyClient(ctx: IExecuteFunctions, options: ClientOptions = {}): B2CopyClient {
-	return new B2CopyClient(ctx, b2copyProfile, options);
+	return new VendorClient(ctx, b2copyProfile, options);
 }
 

@@ -50,6 +50,7 @@ export const crmComProfile: VendorProfile = {
 		credentials.sessionToken !== '' &&
 		credentials.inputsFingerprint !== crmComFingerprint(credentials),
 	isAuthFailure: isCrmComAuthFailure,
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeCrmComBase(credentials.serverUrl),
 	secrets: (credentials: ICredentialDataDecryptedObject) => [
 		credentials.consumerKey,
 		credentials.authenticationCode,
@@ -62,10 +63,6 @@ export const crmComProfile: VendorProfile = {
 export type CrmComMethod = 'GET' | 'POST';
 
 export class CrmComClient extends VendorClient {
-	async baseUrl(): Promise<string> {
-		return normalizeCrmComBase((await this.getCredentials()).serverUrl);
-	}
-
 	/**
 	 * Calls `resource/action` with parameters (query for GET, JSON body for POST) and returns the
 	 * envelope's `data`; a non-OK status becomes an error quoting CRM.COM's message.

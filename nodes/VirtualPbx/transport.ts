@@ -17,10 +17,16 @@ export type PbxAuthentication = 'trustedApp' | 'oAuth2';
 /** The lane of statistics requests (call history, recordings). */
 export const STATISTICS_LANE = 'pbx-statistics';
 
-export const trustedProfile: VendorProfile = {
+/** What both PBX credentials have in common: the vendor's name and the host field. */
+const pbx = {
 	vendor: 'The PBX',
-	credentialType: TRUSTED_CREDENTIAL_TYPE,
 	hostField: 'Host URL',
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizePbxHost(credentials.host),
+};
+
+export const trustedProfile: VendorProfile = {
+	...pbx,
+	credentialType: TRUSTED_CREDENTIAL_TYPE,
 	tokenProperty: 'accessToken',
 	expiresAt: trustedExpiresAt,
 	inputsChanged: (credentials: ICredentialDataDecryptedObject) =>
@@ -29,9 +35,8 @@ export const trustedProfile: VendorProfile = {
 };
 
 export const oauth2Profile: VendorProfile = {
-	vendor: 'The PBX',
+	...pbx,
 	credentialType: PUBLIC_APP_CREDENTIAL_TYPE,
-	hostField: 'Host URL',
 	secrets: (credentials: ICredentialDataDecryptedObject) => {
 		const token = (credentials.oauthTokenData ?? {}) as IDataObject;
 		return [credentials.clientSecret, token.access_token, token.refresh_token];
@@ -52,7 +57,7 @@ export class PbxClient extends VendorClient {
 	private clientIdPromise?: Promise<string>;
 
 	async host(): Promise<string> {
-		return normalizePbxHost((await this.getCredentials()).host);
+		return await this.baseUrl();
 	}
 
 	/** Sends a call to /api/ver1.0 and returns the full answer (status checked). */

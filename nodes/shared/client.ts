@@ -82,6 +82,8 @@ export interface VendorProfile {
 	isAuthFailure?(response: VendorResponse): boolean;
 	/** Values that must never appear in a message (keys, secrets, tokens). */
 	secrets(credentials: ICredentialDataDecryptedObject): unknown[];
+	/** The vendor's base URL from the credential, normalised (throws a TokenError when invalid). */
+	baseUrl(credentials: ICredentialDataDecryptedObject): string;
 }
 
 export interface SendOptions {
@@ -161,8 +163,19 @@ export class VendorClient {
 		this.options = { ...DEFAULTS, ...options };
 	}
 
+	private nodeCache?: INode;
+	private baseUrlCache?: string;
+
+	/** The node (n8n deep-copies it on every getNode(), so it is read once). */
 	get node(): INode {
-		return this.ctx.getNode();
+		this.nodeCache ??= this.ctx.getNode();
+		return this.nodeCache;
+	}
+
+	/** The vendor's base URL from the credential, read once for this client. */
+	async baseUrl(): Promise<string> {
+		this.baseUrlCache ??= this.profile.baseUrl(await this.getCredentials());
+		return this.baseUrlCache;
 	}
 
 	/** The credential's data, read once for this client. */
