@@ -9,6 +9,7 @@ import type {
 	INodeTypeDescription,
 	IWebhookFunctions,
 	IWebhookResponseData,
+	JsonObject,
 } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
@@ -16,6 +17,7 @@ import { vendorMessage } from '../shared/errors';
 import { collectByPageNumber } from '../shared/paging';
 import { EVENT_TYPES } from './actions/eventSubscription/common';
 import { EVENT_TYPE_VALUES, isMissedCall, parsePbxEvent, secretMatches } from './events';
+import { API_PREFIX } from './auth';
 import { createPbxClient, type PbxAuthentication, type PbxClient } from './transport';
 
 interface Subscription {
@@ -38,11 +40,15 @@ function state(ctx: IHookFunctions | IWebhookFunctions): TriggerState {
 	return ctx.getWorkflowStaticData('node') as TriggerState;
 }
 
-/** The extension ids chosen (a list, or text "1001, 1002" from an expression). */
-function extensionIds(ctx: IHookFunctions): string[] {
+/**
+ * The extension ids chosen (a list, or text "1001, 1002" from an expression). With `strict`
+ * false, the usable ids only, never an error (for clean-up).
+ */
+function extensionIds(ctx: IHookFunctions, strict = true): string[] {
 	const raw = ctx.getNodeParameter('extensions', []) as unknown;
 	const list = Array.isArray(raw) ? raw : String(raw ?? '').split(/[,;\s]+/);
 	const ids = [...new Set(list.map((v) => String(v).trim()).filter(Boolean))];
+	if (!strict) return ids.filter((id) => /^[\w@.-]+$/.test(id));
 	if (ids.length === 0) throw new NodeOperationError(ctx.getNode(), 'Choose at least one extension in "Extensions"');
 	for (const id of ids) {
 		if (!/^[\w@.-]+$/.test(id)) throw new NodeOperationError(ctx.getNode(), `"${id}" in "Extensions" is not an extension ID`);
@@ -66,6 +72,40 @@ async function listSubscriptions(pbx: PbxClient, extensionId: string): Promise<I
 	if (Array.isArray(body)) return body as IDataObject[];
 	const rows = typeof body === 'object' && body !== null ? Object.values(body).find(Array.isArray) : undefined;
 	return (rows as IDataObject[] | undefined) ?? [];
+}
+
+/** True when `url` is this node's webhook URL carrying a secret (of any activation). */
+function isOurUrl(url: string, base: string): boolean {
+	const prefix = `${base}${base.includes('?') ? '&' : '?'}secret=`;
+	return url.startsWith(prefix) && url.length > prefix.length && !url.slice(prefix.length).includes('&');
+}
+
+/**
+ * Best effort after a failed activation: deletes what this activation added, including
+ * subscriptions whose answer was lost on the way (found by URL), and never one that existed before.
+ */
+async function rollBack(pbx: PbxClient, url: string, added: Subscription[], touched: string[], preexisting: Set<string>): Promise<void> {
+	const targets = new Map<string, Subscription>(added.map((s) => [`${s.extensionId}/${s.id}`, s]));
+	for (const extensionId of touched) {
+		try {
+			for (const s of await listSubscriptions(pbx, extensionId)) {
+				const key = `${extensionId}/${String(s.id)}`;
+				if (s.url === url && !preexisting.has(key)) targets.set(key, { extensionId, id: String(s.id), eventType: String(s.event_type) });
+			}
+		} catch {
+			// Keep what we know we added.
+		}
+	}
+	for (const s of targets.values()) {
+		try {
+			await pbx.send(
+				{ method: 'DELETE', url: `${await pbx.host()}${API_PREFIX}/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` },
+				{ itemIndex: 0, what: 'removing a subscription after a failed activation' },
+			);
+		} catch {
+			// The original failure is what the user must see.
+		}
+	}
 }
 
 export class VirtualPbxTrigger implements INodeType {
@@ -195,7 +235,12 @@ export class VirtualPbxTrigger implements INodeType {
 				return true;
 			},
 
-			/** Registers the missing subscriptions; on failure removes what it added and explains. */
+			/**
+			 * Registers the missing subscriptions. On any failure (a refusal such as "limit reached",
+			 * an unknown extension, a lost answer) it removes every subscription of this activation
+			 * before throwing: n8n saves the static data only after a successful activation, so
+			 * whatever is left behind here would never be deleted.
+			 */
 			async create(this: IHookFunctions): Promise<boolean> {
 				const data = state(this);
 				data.secret ??= randomBytes(24).toString('hex');
@@ -203,60 +248,91 @@ export class VirtualPbxTrigger implements INodeType {
 				const pbx = client(this);
 				const types = eventTypes(this);
 				if (types.length === 0) throw new NodeOperationError(this.getNode(), 'Choose at least one event type in "Events"');
+				const extensions = extensionIds(this);
 				const mine: Subscription[] = [];
 				const added: Subscription[] = [];
-				let failure: NodeApiError | undefined;
-				for (const extensionId of extensionIds(this)) {
-					if (failure) break;
-					const existing = await listSubscriptions(pbx, extensionId);
-					for (const eventType of types) {
-						const match = existing.find((s) => s.url === url && s.event_type === eventType);
-						if (match) {
-							mine.push({ extensionId, id: String(match.id), eventType });
-							continue;
+				const preexisting = new Set<string>();
+				const touched: string[] = [];
+				let failure: NodeApiError | NodeOperationError | undefined;
+				try {
+					for (const extensionId of extensions) {
+						touched.push(extensionId);
+						const existing = await listSubscriptions(pbx, extensionId);
+						for (const eventType of types) {
+							const match = existing.find((s) => s.url === url && s.event_type === eventType);
+							if (match) {
+								mine.push({ extensionId, id: String(match.id), eventType });
+								preexisting.add(`${extensionId}/${String(match.id)}`);
+								continue;
+							}
+							const response = await pbx.send(
+								{ method: 'POST', url: `${await pbx.host()}${API_PREFIX}/extension/${encodeURIComponent(extensionId)}/event/`, body: { url, event_type: eventType, method: 'POST' }, json: true },
+								{ itemIndex: 0, idempotent: false, what: `subscribing to ${eventType} events of extension ${extensionId}` },
+							);
+							if (response.statusCode < 200 || response.statusCode >= 300) {
+								const said = vendorMessage(response.body) ?? `HTTP ${response.statusCode}`;
+								const limit = /limit|maximum|too many/i.test(said);
+								const message = limit
+									? `The PBX refused a new event subscription for extension ${extensionId}: "${said}". The extension has reached its subscription limit.`
+									: `The PBX refused the ${eventType} event subscription for extension ${extensionId}: "${said}"`;
+								throw new NodeApiError(this.getNode(), { message }, {
+									message,
+									httpCode: String(response.statusCode),
+									description: limit
+										? 'Delete subscriptions no longer used (Virtual PBX → Event Subscription → Get Many / Delete), or choose fewer extensions or event types.'
+										: 'Check that the credential\'s user may manage this extension.',
+								});
+							}
+							const body = (response.body ?? {}) as IDataObject;
+							const created = { extensionId, id: String(body.id), eventType };
+							mine.push(created);
+							added.push(created);
 						}
-						const response = await pbx.send(
-							{ method: 'POST', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(extensionId)}/event/`, body: { url, event_type: eventType, method: 'POST' }, json: true },
-							{ itemIndex: 0, idempotent: false, what: `subscribing to ${eventType} events of extension ${extensionId}` },
-						);
-						if (response.statusCode < 200 || response.statusCode >= 300) {
-							const said = vendorMessage(response.body) ?? `HTTP ${response.statusCode}`;
-							const limit = /limit|maximum|too many/i.test(said);
-							const message = limit
-								? `The PBX refused a new event subscription for extension ${extensionId}: "${said}". The extension has reached its subscription limit.`
-								: `The PBX refused the ${eventType} event subscription for extension ${extensionId}: "${said}"`;
-							failure = new NodeApiError(this.getNode(), { message }, {
-								message,
-								httpCode: String(response.statusCode),
-								description: limit
-									? 'Delete subscriptions no longer used (Virtual PBX → Event Subscription → Get Many / Delete), or choose fewer extensions or event types.'
-									: 'Check that the credential\'s user may manage this extension.',
-							});
-							break;
-						}
-						const body = (response.body ?? {}) as IDataObject;
-						const created = { extensionId, id: String(body.id), eventType };
-						mine.push(created);
-						added.push(created);
 					}
+				} catch (error) {
+					failure = error instanceof NodeApiError || error instanceof NodeOperationError ? error : new NodeApiError(this.getNode(), error as JsonObject);
 				}
 				if (failure) {
-					for (const s of added) {
-						await pbx.send({ method: 'DELETE', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` }, { itemIndex: 0, what: 'removing a subscription after a failed activation' });
-					}
+					await rollBack(pbx, url, added, touched, preexisting);
 					throw failure;
 				}
 				data.subscriptions = mine;
 				return true;
 			},
 
-			/** Deletes exactly the subscriptions this workflow registered. */
+			/**
+			 * Deletes exactly the subscriptions of this trigger: those it remembers, and any other
+			 * whose URL is this node's webhook URL with a secret (left by an activation whose static
+			 * data n8n never saved). Nothing else is touched.
+			 */
 			async delete(this: IHookFunctions): Promise<boolean> {
 				const data = state(this);
 				const pbx = client(this);
-				for (const s of data.subscriptions ?? []) {
+				const targets = new Map<string, Subscription>();
+				for (const s of data.subscriptions ?? []) targets.set(`${s.extensionId}/${s.id}`, s);
+				const base = this.getNodeWebhookUrl('default');
+				const configured = extensionIds(this, false);
+				const extensions = new Set([...configured, ...[...targets.values()].map((s) => s.extensionId)]);
+				if (base) {
+					for (const extensionId of extensions) {
+						let existing: IDataObject[];
+						try {
+							existing = await listSubscriptions(pbx, extensionId);
+						} catch (error) {
+							// The remembered subscriptions are still deleted below.
+							this.logger.warn(`Virtual PBX Trigger: could not list the event subscriptions of extension ${extensionId}: ${(error as Error).message}`);
+							continue;
+						}
+						for (const s of existing) {
+							if (typeof s.url === 'string' && isOurUrl(s.url, base)) {
+								targets.set(`${extensionId}/${String(s.id)}`, { extensionId, id: String(s.id), eventType: String(s.event_type) });
+							}
+						}
+					}
+				}
+				for (const s of targets.values()) {
 					const response = await pbx.send(
-						{ method: 'DELETE', url: `${await pbx.host()}/api/ver1.0/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` },
+						{ method: 'DELETE', url: `${await pbx.host()}${API_PREFIX}/extension/${encodeURIComponent(s.extensionId)}/event/${encodeURIComponent(s.id)}` },
 						{ itemIndex: 0, what: `deleting event subscription ${s.id}` },
 					);
 					if (response.statusCode >= 300 && response.statusCode !== 404) return false;
