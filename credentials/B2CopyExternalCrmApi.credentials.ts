@@ -10,6 +10,7 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
+import { storedTokenFields } from '../nodes/shared/credentialFields';
 import {
 	B2COPY_PATHS,
 	acquireB2CopyTokens,
@@ -101,30 +102,12 @@ export class B2CopyExternalCrmApi implements ICredentialType {
 			typeOptions: { minValue: 30, maxValue: 3600 },
 			description: 'How long each signed sign-in assertion is valid',
 		},
-		{
-			displayName: 'Access Token',
-			name: 'accessToken',
-			type: 'hidden',
-			typeOptions: { expirable: true, password: true },
-			default: '',
-		},
+		...storedTokenFields('accessToken', 'Access Token'),
 		{
 			displayName: 'Refresh Token',
 			name: 'refreshToken',
 			type: 'hidden',
 			typeOptions: { password: true },
-			default: '',
-		},
-		{
-			displayName: 'Expires At',
-			name: 'expiresAt',
-			type: 'hidden',
-			default: 0,
-		},
-		{
-			displayName: 'Inputs Fingerprint',
-			name: 'inputsFingerprint',
-			type: 'hidden',
 			default: '',
 		},
 	];

@@ -10,6 +10,7 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
+import { storedTokenFields } from '../nodes/shared/credentialFields';
 import { acquireCrmComSession } from '../nodes/CrmCom/auth';
 
 /**
@@ -136,25 +137,7 @@ export class CrmComApi implements ICredentialType {
 			default: '',
 			description: 'Unit ID to log in to. Leave empty for the user\'s default unit.',
 		},
-		{
-			displayName: 'Session Token',
-			name: 'sessionToken',
-			type: 'hidden',
-			typeOptions: { expirable: true, password: true },
-			default: '',
-		},
-		{
-			displayName: 'Expires At',
-			name: 'expiresAt',
-			type: 'hidden',
-			default: 0,
-		},
-		{
-			displayName: 'Inputs Fingerprint',
-			name: 'inputsFingerprint',
-			type: 'hidden',
-			default: '',
-		},
+		...storedTokenFields('sessionToken', 'Session Token'),
 	];
 
 	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {

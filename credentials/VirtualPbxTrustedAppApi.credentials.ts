@@ -9,6 +9,7 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
+import { storedTokenFields } from '../nodes/shared/credentialFields';
 import { acquireTrustedAppToken } from '../nodes/VirtualPbx/auth';
 
 export const trustedAppAuthenticate: IAuthenticate = async (
@@ -59,25 +60,7 @@ export class VirtualPbxTrustedAppApi implements ICredentialType {
 			required: true,
 			description: 'Secret of the trusted application, shown once when it was created',
 		},
-		{
-			displayName: 'Access Token',
-			name: 'accessToken',
-			type: 'hidden',
-			typeOptions: { expirable: true, password: true },
-			default: '',
-		},
-		{
-			displayName: 'Expires At',
-			name: 'expiresAt',
-			type: 'hidden',
-			default: 0,
-		},
-		{
-			displayName: 'Inputs Fingerprint',
-			name: 'inputsFingerprint',
-			type: 'hidden',
-			default: '',
-		},
+		...storedTokenFields('accessToken', 'Access Token'),
 	];
 
 	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {

@@ -182,7 +182,7 @@ describe('API Request', () => {
 		expect(other).toBeInstanceOf(NodeOperationError);
 		expect(other.message).toMatch(/points at evil\.example\.com/);
 		const body = await failure<NodeOperationError>(run({ ...echo(0), method: 'POST', jsonBody: '{nope' }));
-		expect(body.message).toBe('The "JSON Body" parameter is not valid JSON');
+		expect(body.message).toBe('The "JSON Body" parameter is not a JSON object');
 		expect(f.fake.counters.protectedRequests).toBe(0);
 	});
 

@@ -1,6 +1,8 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { answerItems, jsonBodyField, nameValueList, readJsonBody, readNameValueList } from '../../../shared/apiRequest';
+
 import type { ItemResult } from '../../../shared/items';
 import type { CrmComClient, CrmComMethod } from '../../transport';
 
@@ -28,54 +30,9 @@ export const description: INodeProperties[] = [
 		description: 'The Web API method after /crmapi/rest/v2/, e.g. accounts_receivable/show. The session token is added for you.',
 		displayOptions: { show },
 	},
-	{
-		displayName: 'Parameters',
-		name: 'parameters',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		placeholder: 'Add parameter',
-		default: {},
-		description: 'Sent as query parameters for GET and as JSON body fields for POST',
-		displayOptions: { show },
-		options: [
-			{
-				displayName: 'Parameter',
-				name: 'parameter',
-				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '' },
-					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'JSON Body',
-		name: 'jsonBody',
-		type: 'json',
-		default: '',
-		description: 'Fields for a POST as a JSON object, merged with the parameters above. Leave empty for none.',
-		displayOptions: { show: { ...show, method: ['POST'] } },
-	},
+	nameValueList('parameters', 'Parameters', show, 'Sent as query parameters for GET and as JSON body fields for POST'),
+	jsonBodyField(show, ['POST'], 'Fields for a POST as a JSON object, merged with the parameters above. Leave empty for none.'),
 ];
-
-function parseBody(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
-	const raw = ctx.getNodeParameter('jsonBody', itemIndex, '') as unknown;
-	if (raw === undefined || raw === null || raw === '') return {};
-	if (typeof raw === 'object' && !Array.isArray(raw)) return raw as IDataObject;
-	let parsed: unknown;
-	try {
-		parsed = JSON.parse(String(raw));
-	} catch {
-		parsed = undefined;
-	}
-	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-		throw new NodeOperationError(ctx.getNode(), 'The "JSON Body" parameter is not a JSON object', {
-			itemIndex,
-			description: 'Enter an object such as {"contact_information_identifier": {"number": "CI000111"}}, or leave it empty.',
-		});
-	}
-	return parsed as IDataObject;
-}
 
 /** Any CRM.COM Web API method; returns the envelope's data, raises on a non-OK status. */
 export async function execute(this: IExecuteFunctions, client: CrmComClient, itemIndex: number): Promise<ItemResult> {
@@ -87,13 +44,9 @@ export async function execute(this: IExecuteFunctions, client: CrmComClient, ite
 			description: 'Enter it like contact_information/show or accounts_receivable/group_members/list.',
 		});
 	}
-	const parameters = this.getNodeParameter('parameters.parameter', itemIndex, []) as Array<{ name: string; value: string }>;
-	const params: IDataObject = method === 'POST' ? parseBody(this, itemIndex) : {};
-	for (const { name, value } of parameters) if (name && name !== 'token') params[name] = value;
-	const data = await client.call(method, action, params, { itemIndex, what: `${method} ${action}` });
-	if (Array.isArray(data)) return data.map((row) => (typeof row === 'object' && row !== null ? (row as IDataObject) : { value: row as string }));
-	if (typeof data === 'object' && data !== null) return data as IDataObject;
-	return { data: (data ?? null) as string | null };
+	const body = method === 'POST' ? readJsonBody(this, itemIndex, '{"contact_information_identifier": {"number": "CI000111"}}') : undefined;
+	const params: IDataObject = { ...(body ?? {}), ...readNameValueList(this, 'parameters', itemIndex) };
+	return answerItems(await client.call(method, action, params, { itemIndex, what: `${method} ${action}` }));
 }
 
 export const parallel = true;

@@ -1,5 +1,6 @@
-import type { IDataObject, IExecuteFunctions, IHttpRequestMethods, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import type { IExecuteFunctions, IHttpRequestMethods, INodeProperties } from 'n8n-workflow';
+
+import { answerItems, jsonBodyField, nameValueList, readJsonBody, readNameValueList } from '../../../shared/apiRequest';
 
 import type { ItemResult } from '../../../shared/items';
 import { resolvePath } from '../../../shared/operation';
@@ -40,33 +41,8 @@ export const description: INodeProperties[] = [
 		description: 'Whether this is a statistics call (call history, recordings): the PBX allows only one at a time',
 		displayOptions: { show },
 	},
-	{
-		displayName: 'Query Parameters',
-		name: 'query',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		placeholder: 'Add parameter',
-		default: {},
-		displayOptions: { show },
-		options: [
-			{
-				displayName: 'Parameter',
-				name: 'parameter',
-				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '' },
-					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
-				],
-			},
-		],
-	},
-	{
-		displayName: 'JSON Body',
-		name: 'jsonBody',
-		type: 'json',
-		default: '',
-		description: 'Body to send as JSON. Leave empty for none.',
-		displayOptions: { show: { ...show, method: ['POST', 'PUT', 'DELETE'] } },
-	},
+	nameValueList('query', 'Query Parameters', show),
+	jsonBodyField(show, ['POST', 'PUT', 'DELETE'], 'Body to send as JSON. Leave empty for none.'),
 ];
 
 /** Any PBX API call with the credential's token. Array answers become one item each. */
@@ -74,29 +50,11 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 	const method = this.getNodeParameter('method', itemIndex, 'GET') as IHttpRequestMethods;
 	let path = resolvePath(this.getNode(), await client.host(), this.getNodeParameter('path', itemIndex, '') as string, itemIndex);
 	if (path.toLowerCase().startsWith(API_PREFIX)) path = path.slice(API_PREFIX.length) || '/';
-	const query = this.getNodeParameter('query.parameter', itemIndex, []) as Array<{ name: string; value: string }>;
-	const qs: IDataObject = {};
-	for (const { name, value } of query) if (name) qs[name] = value;
-	let body: IDataObject | undefined;
-	const raw = method === 'GET' ? '' : (this.getNodeParameter('jsonBody', itemIndex, '') as unknown);
-	if (typeof raw === 'object' && raw !== null) body = raw as IDataObject;
-	else if (typeof raw === 'string' && raw.trim() !== '') {
-		let parsed: unknown;
-		try {
-			parsed = JSON.parse(raw);
-		} catch {
-			parsed = undefined;
-		}
-		if (typeof parsed !== 'object' || parsed === null) {
-			throw new NodeOperationError(this.getNode(), 'The "JSON Body" parameter is not valid JSON', { itemIndex });
-		}
-		body = parsed as IDataObject;
-	}
+	const qs = readNameValueList(this, 'query', itemIndex);
+	const body = method === 'GET' ? undefined : readJsonBody(this, itemIndex, '{"name": "n8n"}');
 	const statistics = this.getNodeParameter('statistics', itemIndex, false) as boolean;
 	const answer = await client.json<unknown>({ method, path, qs, body, statistics }, { itemIndex, what: `${method} ${path.split('?')[0]}` });
-	if (Array.isArray(answer)) return answer.map((row) => (typeof row === 'object' && row !== null ? (row as IDataObject) : { value: row as string }));
-	if (typeof answer === 'object' && answer !== null) return answer as IDataObject;
-	return { data: (answer ?? null) as string | null };
+	return answerItems(answer);
 }
 
 export const parallel = true;
