@@ -100,8 +100,13 @@ export interface SendOptions {
 }
 
 export interface ClientOptions {
-	/** Tries after the first for 429/503 and (idempotent) 5xx or network failures. */
+	/** Tries after the first for (idempotent) 5xx answers and network failures. */
 	maxRetries?: number;
+	/**
+	 * Tries after the first for 429 and 503: the vendor says the request was not processed, so
+	 * resending is always safe; a busy vendor may refuse many tries in a row.
+	 */
+	maxRateLimitRetries?: number;
 	/** Per-request timeout in milliseconds. */
 	timeoutMs?: number;
 	/** The longest single wait a Retry-After may impose before the client gives up. */
@@ -112,6 +117,7 @@ export interface ClientOptions {
 
 const DEFAULTS: Required<ClientOptions> = {
 	maxRetries: 4,
+	maxRateLimitRetries: 12,
 	timeoutMs: 30_000,
 	maxRetryAfterMs: 120_000,
 	backoffBaseMs: 500,
@@ -273,7 +279,7 @@ export class VendorClient {
 			message = `${vendor} answered ${what} with ${statusLabel(response.statusCode)} and asked to wait ${Math.round(response.retryAfterMs / 1000)} s, longer than this node waits (${Math.round(this.options.maxRetryAfterMs / 1000)} s)${said ? `: ${said}` : ''}`;
 			description ??= 'The vendor is limiting requests: run the workflow again later.';
 		} else if (response.statusCode === 429 || response.statusCode === 503) {
-			message = `${vendor} kept answering ${statusLabel(response.statusCode)} to ${what} after ${response.attempts ?? this.options.maxRetries + 1} tries${said ? `: ${said}` : ''}`;
+			message = `${vendor} kept answering ${statusLabel(response.statusCode)} to ${what} after ${response.attempts ?? this.options.maxRateLimitRetries + 1} tries${said ? `: ${said}` : ''}`;
 			description ??=
 				'The vendor is limiting requests (perhaps because of another workflow using the same account). Lower "Requests in Parallel" under Options, or run the workflow later.';
 		} else if (looksLikeHtml(response.body)) {
@@ -313,6 +319,7 @@ export class VendorClient {
 		const idempotent = this.isIdempotent(request, options);
 		let renewedForThisRequest = false;
 		let retries = 0;
+		let limitedRetries = 0;
 		for (;;) {
 			await this.waitForPause();
 			const generation = this.generation;
@@ -336,24 +343,29 @@ export class VendorClient {
 				continue;
 			}
 			const status = response.statusCode;
-			const limited = status === 429 || status === 503;
-			const transient = status === 500 || status === 502 || status === 504;
-			if ((limited || (transient && idempotent)) && retries < this.options.maxRetries) {
-				retries++;
+			const attempts = retries + limitedRetries + 1;
+			if ((status === 429 || status === 503) && limitedRetries < this.options.maxRateLimitRetries) {
+				limitedRetries++;
 				const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
 				if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) {
-					return { ...response, attempts: retries, retryAfterMs: retryAfter };
+					return { ...response, attempts, retryAfterMs: retryAfter };
 				}
-				this.pause(retryAfter ?? this.backoffMs(retries));
+				this.pause(retryAfter ?? this.backoffMs(limitedRetries));
 				continue;
 			}
-			return { ...response, attempts: retries + 1 };
+			const transient = status === 500 || status === 502 || status === 504;
+			if (transient && idempotent && retries < this.options.maxRetries) {
+				retries++;
+				await sleep(this.backoffMs(retries));
+				continue;
+			}
+			return { ...response, attempts };
 		}
 	}
 
 	private backoffMs(attempt: number): number {
-		const base = this.options.backoffBaseMs * 2 ** (attempt - 1);
-		return Math.min(base + Math.floor(Math.random() * this.options.backoffBaseMs), 30_000);
+		const base = this.options.backoffBaseMs * 2 ** (Math.min(attempt, 8) - 1);
+		return Math.min(base + Math.floor(Math.random() * this.options.backoffBaseMs), 10_000);
 	}
 
 	/** One pause for every request of this client: a 429 slows the whole pool, not one worker. */

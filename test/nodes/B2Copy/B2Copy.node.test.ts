@@ -121,6 +121,17 @@ describe('API Request', () => {
 		expectInOrder(output, 120);
 	});
 
+	it('concurrency 10 under 429s on a third of the requests and dropped connections: every item once, in order', async () => {
+		f.fake.fail({ path: '/api/admin/test/echo', every: 3 }, { status: 429, headers: { 'Retry-After': '0' } });
+		f.fake.fail({ path: '/api/admin/test/echo', every: 11 }, { kind: 'drop' });
+		const output = await run(echo, many(300));
+		expectInOrder(output, 300);
+		// Each input was answered once: the echo saw every index, none twice with success.
+		const served = f.fake.requests.filter((r) => r.path === '/api/admin/test/echo' && !r.fault).map((r) => String(r.query.i));
+		expect(new Set(served).size).toBe(300);
+		expect(served).toHaveLength(300);
+	});
+
 	it('a Retry-After longer than the node waits fails at once, saying so', async () => {
 		f.fake.fail({ path: '/api/admin/test/echo' }, { status: 429, headers: { 'Retry-After': '9999' }, body: { message: 'quota exceeded' } });
 		const error = await failure<NodeApiError>(run(echo, many(1)));
@@ -129,10 +140,10 @@ describe('API Request', () => {
 	});
 
 	it('gives up after a bounded number of 429s, counting the tries', async () => {
-		f.fake.fail({ path: '/api/admin/test/echo', times: 10 }, { status: 429, headers: { 'Retry-After': '0' } });
+		f.fake.fail({ path: '/api/admin/test/echo', times: 20 }, { status: 429, headers: { 'Retry-After': '0' } });
 		const error = await failure<NodeApiError>(run(echo, many(1)));
-		expect(error.message).toBe('B2COPY kept answering HTTP 429 Too Many Requests to GET /api/admin/test/echo after 5 tries: Injected fault 429');
-		expect(f.fake.requests.filter((r) => r.path === '/api/admin/test/echo')).toHaveLength(5);
+		expect(error.message).toBe('B2COPY kept answering HTTP 429 Too Many Requests to GET /api/admin/test/echo after 13 tries: Injected fault 429');
+		expect(f.fake.requests.filter((r) => r.path === '/api/admin/test/echo')).toHaveLength(13);
 	});
 
 	it('retries a dropped GET, never a dropped non-idempotent POST', async () => {
