@@ -40,7 +40,6 @@ type VerifyKey = Awaited<ReturnType<typeof importSPKI>>;
 import {
 	CONTROL_PREFIX,
 	FakeServer,
-	faultFromJson,
 	isPlainObject,
 	json,
 	parseBearer,
@@ -651,19 +650,6 @@ export class FakeB2Copy extends FakeServer {
 			case 'reset':
 				this.reset();
 				break;
-			case 'latency':
-				if (typeof b.ms !== 'number' || b.ms < 0) {
-					json(res, 400, { message: 'ms must be a number >= 0' });
-					return;
-				}
-				this.latencyMs = b.ms;
-				break;
-			case 'clearFaults':
-				this.clearFaults();
-				break;
-			case 'clearLog':
-				this.clearLog();
-				break;
 			case 'scriptFeeError':
 				if (typeof b.requestId !== 'string' || typeof b.message !== 'string') {
 					json(res, 400, { message: 'requestId and message must be strings' });
@@ -671,18 +657,13 @@ export class FakeB2Copy extends FakeServer {
 				}
 				this.scriptFeeError(b.requestId, b.message);
 				break;
-			case 'fail': {
-				const parsed = faultFromJson(b);
-				if ('error' in parsed) {
-					json(res, 400, { message: parsed.error });
+			default: {
+				const handled = this.commonControl(b);
+				if (handled !== true) {
+					json(res, 400, { message: handled === false ? 'Unknown action' : handled });
 					return;
 				}
-				this.fail(parsed.match, parsed.fault);
-				break;
 			}
-			default:
-				json(res, 400, { message: 'Unknown action' });
-				return;
 		}
 		json(res, 200, { ok: true, ...this.state() });
 	}

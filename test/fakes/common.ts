@@ -286,6 +286,34 @@ export class FakeServer {
 		return this.faults.length;
 	}
 
+	/**
+	 * The control actions every fake understands (`latency {ms}`, `clearFaults`, `clearLog`,
+	 * `fail {match, fault}`): applied here, so each vendor's control route handles only its own.
+	 * Returns an error message for a malformed action, `true` when handled, `false` when unknown.
+	 */
+	protected commonControl(body: Record<string, unknown>): true | false | string {
+		switch (body.action) {
+			case 'latency':
+				if (typeof body.ms !== 'number' || body.ms < 0) return 'ms must be a number >= 0';
+				this.latencyMs = body.ms;
+				return true;
+			case 'clearFaults':
+				this.clearFaults();
+				return true;
+			case 'clearLog':
+				this.clearLog();
+				return true;
+			case 'fail': {
+				const parsed = faultFromJson(body);
+				if ('error' in parsed) return parsed.error;
+				this.fail(parsed.match, parsed.fault);
+				return true;
+			}
+			default:
+				return false;
+		}
+	}
+
 	clearLog(): void {
 		this.requests.length = 0;
 	}

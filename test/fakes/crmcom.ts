@@ -33,7 +33,6 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import {
 	CONTROL_PREFIX,
 	FakeServer,
-	faultFromJson,
 	isPlainObject,
 	json,
 	parseBasic,
@@ -1243,29 +1242,15 @@ export class FakeCrmCom extends FakeServer {
 			case 'reset':
 				this.reset();
 				break;
-			case 'latency':
-				if (typeof b.ms !== 'number' || b.ms < 0) return bad('ms must be a number >= 0');
-				this.latencyMs = b.ms;
-				break;
-			case 'clearFaults':
-				this.clearFaults();
-				break;
-			case 'clearLog':
-				this.clearLog();
-				break;
 			case 'authFailureMode':
 				if (b.mode !== 'envelope200' && b.mode !== 'http401')
 					return bad('mode must be envelope200 or http401');
 				this.settings.authFailureMode = b.mode;
 				break;
-			case 'fail': {
-				const fault = faultFromJson(b);
-				if ('error' in fault) return bad(fault.error);
-				this.fail(fault.match, fault.fault);
-				break;
+			default: {
+				const handled = this.commonControl(b);
+				if (handled !== true) return bad(handled === false ? 'Unknown action' : handled);
 			}
-			default:
-				return bad('Unknown action');
 		}
 		json(res, 200, { ok: true, ...this.state() });
 	}

@@ -22,7 +22,6 @@ import type { ServerResponse } from 'node:http';
 import {
 	CONTROL_PREFIX,
 	FakeServer,
-	faultFromJson,
 	json,
 	parseBasic,
 	parseBearer,
@@ -1597,23 +1596,11 @@ export class FakePbx extends FakeServer {
 			case 'reset':
 				this.reset();
 				break;
-			case 'latency':
-				if (typeof b.ms !== 'number' || b.ms < 0) {
-					return json(res, 400, { message: 'ms must be a number >= 0' });
-				}
-				this.latencyMs = b.ms;
-				break;
 			case 'statsDelay':
 				if (typeof b.ms !== 'number' || b.ms < 0) {
 					return json(res, 400, { message: 'ms must be a number >= 0' });
 				}
 				this.settings.statsDelayMs = b.ms;
-				break;
-			case 'clearFaults':
-				this.clearFaults();
-				break;
-			case 'clearLog':
-				this.clearLog();
 				break;
 			case 'addCalls':
 				if (!isCount(b.n, 1)) return json(res, 400, { message: 'n must be an integer >= 1' });
@@ -1647,14 +1634,10 @@ export class FakePbx extends FakeServer {
 				);
 				return;
 			}
-			case 'fail': {
-				const parsed = faultFromJson(b);
-				if ('error' in parsed) return json(res, 400, { message: parsed.error });
-				this.fail(parsed.match, parsed.fault);
-				break;
+			default: {
+				const handled = this.commonControl(b);
+				if (handled !== true) return json(res, 400, { message: handled === false ? 'Unknown action' : handled });
 			}
-			default:
-				return json(res, 400, { message: 'Unknown action' });
 		}
 		json(res, 200, { ok: true, ...this.state() });
 	}
