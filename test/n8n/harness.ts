@@ -680,36 +680,7 @@ class N8nInstanceImpl implements N8nInstance {
 	async execute(workflowId: string, opts: { timeoutMs?: number } = {}): Promise<ExecutionResult> {
 		note(`executing workflow ${workflowId}`);
 		const r = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput'], opts);
-		let runObj: Record<string, any> | undefined;
-		for (const entry of parseJsonLines(r.stdout)) {
-			if (!entry.message.startsWith('{')) continue;
-			try {
-				const candidate = JSON.parse(entry.message);
-				if (candidate?.data?.resultData) runObj = candidate;
-			} catch {
-				/* some other JSON-looking message */
-			}
-		}
-		const base = {
-			exitCode: r.code,
-			signal: r.signal,
-			crashedAtExit: r.crashedAtExit,
-			stdout: r.stdout,
-			stderr: r.stderr,
-			durationMs: r.durationMs,
-		};
-		if (!runObj) {
-			const errors = parseJsonLines(r.stdout).filter((e) => e.level === 'error' || /does not exist/.test(e.message));
-			const message = errors.map((e) => e.message.split('\n')[0]).find(Boolean) ?? `n8n execute exited ${r.code} without printing a run`;
-			return { ok: false, nodes: {}, error: { message }, ...base };
-		}
-		const parsed = parseRun(runObj);
-		return {
-			ok: (r.code === 0 || r.crashedAtExit) && parsed.status === 'success' && !parsed.error,
-			...parsed,
-			run: runObj,
-			...base,
-		};
+		return executionFromCli(r);
 	}
 
 	async exportCredentials(opts: { decrypted?: boolean } = {}): Promise<ExportedCredential[]> {
