@@ -5,7 +5,9 @@ import { optionsCollection } from '../shared/operation';
 import * as accountGet from './actions/account/get.operation';
 import * as accountGroupMembers from './actions/account/getGroupMembers.operation';
 import * as apiRequest from './actions/apiRequest/request.operation';
+import * as contactCreate from './actions/contact/create.operation';
 import * as contactGet from './actions/contact/get.operation';
+import * as contactUpdate from './actions/contact/update.operation';
 import * as jobGetMany from './actions/job/getMany.operation';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, router } from './actions/router';
 import * as tokenGet from './actions/token/get.operation';
@@ -18,7 +20,7 @@ export class CrmCom implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Look up contacts, accounts and jobs in CRM.COM (Web API v4) with a consumer application key',
+		description: 'Look up, create and update contacts, and look up accounts and jobs in CRM.COM (Web API v4)',
 		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#crmcom-node',
 		defaults: { name: 'CRM.COM' },
 		usableAsTool: true,
@@ -47,7 +49,11 @@ export class CrmCom implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['contact'] } },
 				default: 'get',
-				options: [{ name: 'Get', value: 'get', action: 'Get a contact', description: 'Get a contact by number, ID, name, email or phone' }],
+				options: [
+					{ name: 'Create', value: 'create', action: 'Create a contact', description: 'Create a contact with the fields you set' },
+					{ name: 'Get', value: 'get', action: 'Get a contact', description: 'Get a contact by number, ID, name, email or phone' },
+					{ name: 'Update', value: 'update', action: 'Update a contact', description: 'Change only the fields you set on a contact' },
+				],
 			},
 			{
 				displayName: 'Operation',
@@ -93,7 +99,9 @@ export class CrmCom implements INodeType {
 				default: 'request',
 				options: [{ name: 'Send', value: 'request', action: 'Send an API request', description: 'Call any CRM.COM Web API method' }],
 			},
+			...contactCreate.description,
 			...contactGet.description,
+			...contactUpdate.description,
 			...accountGet.description,
 			...accountGroupMembers.description,
 			...jobGetMany.description,

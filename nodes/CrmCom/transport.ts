@@ -6,12 +6,13 @@
  * credential's preAuthentication, so the new token is persisted) and resends.
  */
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { VendorClient, isOk, type ClientOptions, type SendOptions, type VendorProfile, type VendorResponse } from '../shared/client';
 import { looksLikeHtml, redact } from '../shared/errors';
 export { plainHttp } from '../shared/token';
 import {
+	type Envelope,
 	CRMCOM_CREDENTIAL_TYPE,
 	crmComExpiresAt,
 	crmComFingerprint,
@@ -34,8 +35,7 @@ export function isCrmComAuthFailure(response: VendorResponse): boolean {
 	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
 	// "Not found" is an answer about the data, whatever the message quotes (a contact named
 	// "Session Tokens Ltd"); only a code that itself names the token or session is a refusal.
-	const code = String(body.status?.code ?? '').toUpperCase();
-	if (/(^|_)NOT_FOUND$/.test(code) && !/TOKEN|SESSION|AUTH/.test(code)) return false;
+	if (isNotFoundEnvelope(body)) return false;
 	return TOKEN_WORDS.test(envelopeText(body));
 }
 
@@ -62,19 +62,83 @@ export const crmComProfile: VendorProfile = {
 
 export type CrmComMethod = 'GET' | 'POST';
 
+/** True for CRM.COM's "no such record" envelope codes (NOT_FOUND, CONTACT_NOT_FOUND, …). */
+export function isNotFoundEnvelope(body: unknown): boolean {
+	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
+	const code = String(body.status?.code ?? '').toUpperCase();
+	return /(^|_)NOT_FOUND$/.test(code) && !/TOKEN|SESSION|AUTH/.test(code);
+}
+
+/** What a lookup found: the record's data, or nothing (with CRM.COM's words for it). */
+export type Lookup = { found: true; data: unknown } | { found: false; said: string };
+
+/**
+ * A non-idempotent request (a create or update) that broke off without an answer may have been
+ * carried out. The client never sends it again; this says so, and what to check.
+ */
+const WRITE_UNCERTAIN =
+	'The request may have reached CRM.COM before the connection broke, so it was not sent again (that could change the contact twice). Check the contact in CRM.COM before running the workflow again.';
+
 export class CrmComClient extends VendorClient {
 	/**
 	 * Calls `resource/action` with parameters (query for GET, JSON body for POST) and returns the
 	 * envelope's `data`; a non-OK status becomes an error quoting CRM.COM's message.
 	 */
 	async call(method: CrmComMethod, action: string, params: IDataObject, options: SendOptions): Promise<unknown> {
+		return (await this.envelope(method, action, params, options, false)).data;
+	}
+
+	/**
+	 * Like `call`, but CRM.COM's "not found" (a NOT_FOUND envelope, or an OK envelope without
+	 * data) is an answer, not an error.
+	 */
+	async lookup(method: CrmComMethod, action: string, params: IDataObject, options: SendOptions): Promise<Lookup> {
+		const body = await this.envelope(method, action, params, options, true);
+		if (!isOkEnvelope(body)) return { found: false, said: redact(envelopeText(body), await this.secrets()) };
+		const data = body.data;
+		const empty =
+			data === null ||
+			data === undefined ||
+			(Array.isArray(data) && data.length === 0) ||
+			(typeof data === 'object' && !Array.isArray(data) && Object.keys(data).length === 0);
+		return empty ? { found: false, said: 'no contact in its answer (status OK, no data)' } : { found: true, data };
+	}
+
+	/**
+	 * The client's error for a request that got no answer. A write (not idempotent) lost on the
+	 * network was not resent; its message says that it may have happened.
+	 */
+	private sendFailure(error: unknown, method: CrmComMethod, options: SendOptions): NodeApiError | NodeOperationError {
+		if (error instanceof NodeOperationError) return error;
+		const idempotent = options.idempotent ?? method === 'GET';
+		const failure =
+			error instanceof NodeApiError
+				? error
+				: new NodeApiError(this.node, { message: error instanceof Error ? error.message : String(error) }, { itemIndex: options.itemIndex });
+		if (!idempotent && /^Could not reach /.test(failure.message)) failure.description = WRITE_UNCERTAIN;
+		return failure;
+	}
+
+	private async envelope(
+		method: CrmComMethod,
+		action: string,
+		params: IDataObject,
+		options: SendOptions,
+		notFoundIsAnswer: boolean,
+	): Promise<Envelope> {
 		const url = `${await this.baseUrl()}/${action.replace(/^\/+/, '')}`;
-		const response = await this.send(
-			method === 'GET' ? { method, url, qs: params, json: true } : { method, url, body: params, json: true },
-			options,
-		);
+		let response: VendorResponse;
+		try {
+			response = await this.send(
+				method === 'GET' ? { method, url, qs: params, json: true } : { method, url, body: params, json: true },
+				options,
+			);
+		} catch (error) {
+			throw this.sendFailure(error, method, options);
+		}
 		const what = options.what ?? action;
 		const body = response.body;
+		if (notFoundIsAnswer && isNotFoundEnvelope(body)) return body as Envelope;
 		if (isEnvelope(body) && !isOkEnvelope(body)) {
 			const secrets = await this.secrets();
 			const refused = this.isAuthFailure(response);
@@ -102,7 +166,7 @@ export class CrmComClient extends VendorClient {
 				itemIndex: options.itemIndex,
 			});
 		}
-		return body.data;
+		return body;
 	}
 }
 

@@ -898,6 +898,11 @@ describe('control plane', () => {
 			protectedRefusals: {},
 			placementViolations: 0,
 			placementViolationsBy: { header: 0, query: 0, body: 0 },
+			contactWrites: 0,
+			contactCreates: 0,
+			contactUpdates: 0,
+			writesByContact: {},
+			writeFailures: 0,
 		});
 		expect(fake.requests.length).toBeGreaterThan(0);
 		await control({ action: 'clearLog' });

@@ -3,7 +3,15 @@
  * the consumer-application-key login, session tokens carried in the query (GET) or the JSON
  * body (POST), a few read methods with offset paging (group members, jobs, and
  * contact_information/list with optional exact-match `phone` / `email` / `name` filters), and
- * one update method.
+ * the documented writes contact_information/create and contact_information/update (strict:
+ * token only in the JSON body, unknown fields refused, `null` clears, user-defined fields
+ * udf_string_N / udf_float_N (JSON numbers) / udf_date_N (ISO dates); every write counted, in
+ * total and per contact; writes can be made to fail, or to be carried out and then lose their
+ * connection).
+ *
+ * No public CRM.COM page lists contact_information/list: `contactListMethod` removes it (a bare
+ * HTTP 404, or a 200 UNKNOWN_METHOD envelope). How a lookup that finds nothing is answered is
+ * UNKNOWN too: `notFoundShape` (200 NOT_FOUND envelope, 404 NOT_FOUND envelope, OK without data).
  *
  * Every answer uses the envelope `{data, status: {code, description, message}}`. Where the
  * vendor's behaviour is UNKNOWN the fake is configurable: the HTTP status of login failures
@@ -37,6 +45,7 @@ import {
 	json,
 	parseBasic,
 	readJsonObject,
+	send,
 } from './common';
 import type { FakeRequest, Query } from './common';
 
@@ -47,6 +56,7 @@ export const CRMCOM_PATHS = {
 	contactShow: '/crmapi/rest/v2/contact_information/show',
 	contactList: '/crmapi/rest/v2/contact_information/list',
 	contactUpdate: '/crmapi/rest/v2/contact_information/update',
+	contactCreate: '/crmapi/rest/v2/contact_information/create',
 	accountShow: '/crmapi/rest/v2/accounts_receivable/show',
 	groupMembers: '/crmapi/rest/v2/accounts_receivable/group_members/list',
 	jobsList: '/crmapi/rest/v2/jobs/list',
@@ -62,6 +72,14 @@ export const CRMCOM_DEFAULT_PAGE_SIZE = 50;
 export const CRMCOM_MAX_PAGE_SIZE = 500;
 
 export type CrmComRelease = 'R15' | 'R16.2';
+/** How writes answer: normally, refused with an envelope (HTTP 200), or HTTP 500. */
+export type CrmComWriteFailureMode = 'off' | 'envelope' | 'http500';
+/** contact_information/list: present, absent as a bare HTTP 404, absent as a 200 UNKNOWN_METHOD envelope. */
+export type CrmComListMethodMode = 'present' | 'http404' | 'envelope200';
+/** How contact_information/show answers when nothing matches. */
+export type CrmComNotFoundShape = 'envelope200' | 'http404' | 'okEmpty';
+/** Highest N of udf_string_N, udf_float_N, udf_date_N. */
+export const CRMCOM_UDF_COUNT = 20;
 export type CrmComAuthFailureMode = 'envelope200' | 'http401';
 
 export interface CrmComTokenFailureCodes {
@@ -103,6 +121,12 @@ export interface FakeCrmComOptions {
 	includeTotal?: boolean;
 	/** HTTP status for an unknown resource/action (envelope UNKNOWN_METHOD). Default 404. */
 	unknownMethodHttpStatus?: number;
+	/** Default 'present'. */
+	contactListMethod?: CrmComListMethodMode;
+	/** Default 'envelope200'. */
+	notFoundShape?: CrmComNotFoundShape;
+	/** Default 'off'. */
+	writeFailure?: CrmComWriteFailureMode;
 	port?: number;
 	/** Clock in epoch milliseconds (default Date.now); lets tests move time. */
 	now?: () => number;
@@ -122,6 +146,9 @@ export interface CrmComSettings {
 	tokenFailureCodes: CrmComTokenFailureCodes;
 	includeTotal: boolean;
 	unknownMethodHttpStatus: number;
+	contactListMethod: CrmComListMethodMode;
+	notFoundShape: CrmComNotFoundShape;
+	writeFailure: CrmComWriteFailureMode;
 }
 
 export type PlacementWhere = 'header' | 'query' | 'body';
@@ -148,19 +175,31 @@ export interface CrmComCounters {
 	protectedRefusals: Record<string, number>;
 	placementViolations: number;
 	placementViolationsBy: Record<PlacementWhere, number>;
+	/** Writes carried out (create + update). */
+	contactWrites: number;
+	contactCreates: number;
+	contactUpdates: number;
+	/** Writes carried out, by contact number. */
+	writesByContact: Record<string, number>;
+	/** Writes refused because `writeFailure` was on. */
+	writeFailures: number;
 }
 
 export interface CrmComContact {
 	id: string;
 	number: string;
-	type: 'PERSON';
-	first_name: string;
-	last_name: string;
+	type: 'PERSON' | 'COMPANY';
+	first_name: string | null;
+	last_name: string | null;
+	/** Only on contacts that were given one (create or update). */
+	company_name?: string | null;
 	name: string;
 	life_cycle_state: 'FINANCIAL';
-	email: string;
-	phone: string;
+	email: string | null;
+	phone: string | null;
 	notes: string | null;
+	/** User-defined fields, present once set. */
+	[udf: `udf_${string}`]: string | number | null | undefined;
 }
 
 export interface CrmComRef {
@@ -360,6 +399,10 @@ const CONTACT_FIELDS = ['id', 'number', 'name', 'email', 'phone'] as const;
 const ACCOUNT_FIELDS = ['id', 'number', 'name'] as const;
 const CONTACT_LIST_FILTERS = ['phone', 'email', 'name'] as const;
 const UPDATABLE_CONTACT_FIELDS = ['first_name', 'last_name', 'email', 'phone', 'notes'] as const;
+/** Fields contact_information/create and /update take besides the identifier (and udf_*). */
+const WRITABLE_CONTACT_FIELDS = [...UPDATABLE_CONTACT_FIELDS, 'company_name'] as const;
+const UDF_FIELD = /^udf_(string|float|date)_([1-9]\d*)$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const LOGIN_FIELDS = ['access_token_identifier', 'jwt', 'organisation', 'unit'];
 const TOKEN_HEADER_NAMES = [
 	'token',
@@ -434,6 +477,11 @@ function emptyCounters(): CrmComCounters {
 		protectedRefusals: {},
 		placementViolations: 0,
 		placementViolationsBy: { header: 0, query: 0, body: 0 },
+		contactWrites: 0,
+		contactCreates: 0,
+		contactUpdates: 0,
+		writesByContact: {},
+		writeFailures: 0,
 	};
 }
 
@@ -459,6 +507,7 @@ export class FakeCrmCom extends FakeServer {
 	private readonly tokens = new Map<string, TokenRecord>();
 	private counts: CrmComCounters = emptyCounters();
 	private expireAfter: number | undefined;
+	private dropAfterWrite = 0;
 
 	constructor(options: FakeCrmComOptions) {
 		super(undefined, { name: 'CRM.COM' });
@@ -482,6 +531,9 @@ export class FakeCrmCom extends FakeServer {
 			},
 			includeTotal: options.includeTotal ?? false,
 			unknownMethodHttpStatus: options.unknownMethodHttpStatus ?? 404,
+			contactListMethod: options.contactListMethod ?? 'present',
+			notFoundShape: options.notFoundShape ?? 'envelope200',
+			writeFailure: options.writeFailure ?? 'off',
 		};
 		const contactCount = options.contactCount ?? 3000;
 		const memberCount = options.groupMemberCount ?? 2500;
@@ -555,7 +607,22 @@ export class FakeCrmCom extends FakeServer {
 			loginFailures: { ...this.counts.loginFailures },
 			protectedRefusals: { ...this.counts.protectedRefusals },
 			placementViolationsBy: { ...this.counts.placementViolationsBy },
+			writesByContact: { ...this.counts.writesByContact },
 		};
+	}
+
+	/** Writes carried out on one contact (by number) since the last `reset()`. */
+	writesTo(number: string): number {
+		return this.counts.writesByContact[number] ?? 0;
+	}
+
+	/**
+	 * The next `n` writes are carried out, then their connection is destroyed without an
+	 * answer (a write that reached the vendor but whose answer was lost).
+	 */
+	dropAfterWrites(n: number): void {
+		if (!Number.isInteger(n) || n < 0) throw new Error('dropAfterWrites: n must be an integer >= 0');
+		this.dropAfterWrite = n;
 	}
 
 	/** Zero the counters and the placement log (tokens and data are kept). */
@@ -596,6 +663,13 @@ export class FakeCrmCom extends FakeServer {
 				return;
 			}
 			const route = this.route(path);
+			if (!route && path === CRMCOM_PATHS.contactList && this.settings.contactListMethod === 'http404') {
+				send(res, 404, 'Not Found', { 'content-type': 'text/plain; charset=utf-8' });
+				return;
+			}
+			if (!route && path === CRMCOM_PATHS.contactList && this.settings.contactListMethod === 'envelope200') {
+				throw new Refusal(200, 'UNKNOWN_METHOD', 'Unknown Web API method', `No Web API method is available at ${path}`);
+			}
 			if (!route) {
 				throw new Refusal(
 					this.settings.unknownMethodHttpStatus,
@@ -937,9 +1011,12 @@ export class FakeCrmCom extends FakeServer {
 			case CRMCOM_PATHS.contactShow:
 				return { method: 'GET', run: (p, r) => this.contactShow(p, r) };
 			case CRMCOM_PATHS.contactList:
+				if (this.settings.contactListMethod !== 'present') return undefined;
 				return { method: 'GET', run: (p, r) => this.contactList(p, r) };
 			case CRMCOM_PATHS.contactUpdate:
 				return { method: 'POST', run: (p, r) => this.contactUpdate(p, r) };
+			case CRMCOM_PATHS.contactCreate:
+				return { method: 'POST', run: (p, r) => this.contactCreate(p, r) };
 			case CRMCOM_PATHS.accountShow:
 				return { method: 'GET', run: (p, r) => this.accountShow(p, r) };
 			case CRMCOM_PATHS.groupMembers:
@@ -1077,7 +1154,12 @@ export class FakeCrmCom extends FakeServer {
 	private contactShow(params: Params, request: FakeRequest): void {
 		const [field, value] = params.identifier('contact_information_identifier', CONTACT_FIELDS);
 		const contact = this.findContact(field, value);
-		if (!contact) throw notFound('Contact information');
+		if (!contact) {
+			if (this.settings.notFoundShape === 'okEmpty') return this.ok(request, null);
+			const refusal = notFound('Contact information');
+			if (this.settings.notFoundShape === 'http404') throw new Refusal(404, refusal.code, refusal.message, refusal.description);
+			throw refusal;
+		}
 		this.ok(request, params.trim(contact));
 	}
 
@@ -1099,38 +1181,76 @@ export class FakeCrmCom extends FakeServer {
 		this.list(request, params, matches, limit, offset);
 	}
 
+	/**
+	 * The fields of a create or update body, checked: only writable fields and udf_* (up to
+	 * CRMCOM_UDF_COUNT), strings (udf_float: JSON numbers; udf_date: ISO dates), `null` clears
+	 * (refused for first and last names of an update, which CRM.COM keeps mandatory).
+	 */
+	private writeChanges(body: Record<string, unknown>, update: boolean): Record<string, string | number | null> {
+		const changes: Record<string, string | number | null> = {};
+		for (const [name, raw] of Object.entries(body)) {
+			if (name === 'token' || name === 'contact_information_identifier') continue;
+			if (!update && name === 'type') continue;
+			const udf = UDF_FIELD.exec(name);
+			if (udf) {
+				if (Number(udf[2]) > CRMCOM_UDF_COUNT) throw invalidParameter(`Unknown user-defined field: ${name}`);
+				if (raw !== null) {
+					if (udf[1] === 'float' && (typeof raw !== 'number' || !Number.isFinite(raw))) throw invalidParameter(`${name} must be a number`);
+					if (udf[1] === 'string' && typeof raw !== 'string') throw invalidParameter(`${name} must be a string`);
+					if (udf[1] === 'date' && (typeof raw !== 'string' || !isIsoDate(raw))) throw invalidParameter(`${name} must be a date (ISO 8601)`);
+				}
+				changes[name] = raw as string | number | null;
+				continue;
+			}
+			if (!(WRITABLE_CONTACT_FIELDS as readonly string[]).includes(name)) {
+				throw invalidParameter(`Unknown or read-only field: ${name}`);
+			}
+			if (raw !== null && typeof raw !== 'string') throw invalidParameter(`${name} must be a string`);
+			if (raw === null && update && (name === 'first_name' || name === 'last_name')) throw invalidParameter(`${name} cannot be null`);
+			changes[name] = raw as string | null;
+		}
+		const email = changes.email;
+		if (typeof email === 'string' && !/^[^@\s]+@[^@\s]+$/.test(email)) {
+			throw invalidParameter('email is not a valid email address');
+		}
+		const phone = changes.phone;
+		if (typeof phone === 'string' && !/^\+?\d{6,15}$/.test(phone)) {
+			throw invalidParameter('phone is not a valid phone number');
+		}
+		return changes;
+	}
+
+	/** After a checked write: refuse it (writeFailure), or count it and answer (or drop). */
+	private writeGate(): void {
+		const mode = this.settings.writeFailure;
+		if (mode === 'off') return;
+		this.counts.writeFailures++;
+		if (mode === 'http500') throw new Refusal(500, 'INTERNAL_ERROR', 'Internal server error');
+		throw new Refusal(200, 'SAVE_FAILED', 'The contact information could not be saved', 'Try again later');
+	}
+
+	private wrote(request: FakeRequest, contact: CrmComContact, kind: 'create' | 'update'): void {
+		this.counts.contactWrites++;
+		if (kind === 'create') this.counts.contactCreates++;
+		else this.counts.contactUpdates++;
+		bump(this.counts.writesByContact, contact.number);
+		if (this.dropAfterWrite > 0) {
+			this.dropAfterWrite--;
+			request.res.socket?.destroy();
+			return;
+		}
+		this.ok(request, { ...contact });
+	}
+
 	private contactUpdate(params: Params, request: FakeRequest): void {
 		const body = params.body ?? {};
 		const [field, value] = params.bodyIdentifier('contact_information_identifier', CONTACT_FIELDS);
-		const changes: Partial<Record<(typeof UPDATABLE_CONTACT_FIELDS)[number], string | null>> = {};
-		for (const [name, raw] of Object.entries(body)) {
-			if (name === 'token' || name === 'contact_information_identifier') continue;
-			if (!(UPDATABLE_CONTACT_FIELDS as readonly string[]).includes(name)) {
-				throw invalidParameter(`Unknown or read-only field: ${name}`);
-			}
-			if (raw !== null && typeof raw !== 'string')
-				throw invalidParameter(`${name} must be a string`);
-			if (raw === null && name !== 'notes') throw invalidParameter(`${name} cannot be null`);
-			changes[name as (typeof UPDATABLE_CONTACT_FIELDS)[number]] = raw as string | null;
-		}
+		const changes = this.writeChanges(body, true);
 		const contact = this.findContact(field, value);
 		if (!contact) throw notFound('Contact information');
-		if (
-			changes.email !== undefined &&
-			changes.email !== null &&
-			!/^[^@\s]+@[^@\s]+$/.test(changes.email)
-		) {
-			throw invalidParameter('email is not a valid email address');
-		}
-		if (
-			changes.phone !== undefined &&
-			changes.phone !== null &&
-			!/^\+?\d{6,15}$/.test(changes.phone)
-		) {
-			throw invalidParameter('phone is not a valid phone number');
-		}
-		Object.assign(contact, changes);
-		contact.name = `${contact.first_name} ${contact.last_name}`;
+		this.writeGate();
+		for (const [name, change] of Object.entries(changes)) (contact as unknown as Record<string, unknown>)[name] = change;
+		contact.name = contactName(contact);
 		for (const account of this.accounts) {
 			if (account.contact_information?.id === contact.id) {
 				account.contact_information = {
@@ -1140,7 +1260,41 @@ export class FakeCrmCom extends FakeServer {
 				};
 			}
 		}
-		this.ok(request, { ...contact });
+		this.wrote(request, contact, 'update');
+	}
+
+	private contactCreate(params: Params, request: FakeRequest): void {
+		const body = params.body ?? {};
+		if (body.contact_information_identifier !== undefined) {
+			throw invalidParameter('contact_information_identifier is not applicable to create');
+		}
+		const type = body.type ?? 'PERSON';
+		if (type !== 'PERSON' && type !== 'COMPANY') throw invalidParameter('type must be PERSON or COMPANY');
+		const changes = this.writeChanges(body, false);
+		if (type === 'PERSON' && (typeof changes.last_name !== 'string' || changes.last_name === '')) {
+			throw missingParameter('last_name');
+		}
+		if (type === 'COMPANY' && (typeof changes.company_name !== 'string' || changes.company_name === '')) {
+			throw missingParameter('company_name');
+		}
+		this.writeGate();
+		const n = this.contacts.length + 1;
+		const contact: CrmComContact = {
+			id: crmId(`contact:${n}`),
+			number: `CI${pad(n)}`,
+			type,
+			first_name: null,
+			last_name: null,
+			name: '',
+			life_cycle_state: 'FINANCIAL',
+			email: null,
+			phone: null,
+			notes: null,
+		};
+		for (const [name, change] of Object.entries(changes)) (contact as unknown as Record<string, unknown>)[name] = change;
+		contact.name = contactName(contact);
+		this.contacts.push(contact);
+		this.wrote(request, contact, 'create');
 	}
 
 	private findAccount(field: string, value: string): CrmComAccount | undefined {
@@ -1209,6 +1363,9 @@ export class FakeCrmCom extends FakeServer {
 				loginErrorHttpStatus: s.loginErrorHttpStatus,
 				tokenLifetimeSec: s.tokenLifetimeSec,
 				includeTotal: s.includeTotal,
+				contactListMethod: s.contactListMethod,
+				notFoundShape: s.notFoundShape,
+				writeFailure: s.writeFailure,
 			},
 		};
 	}
@@ -1247,6 +1404,26 @@ export class FakeCrmCom extends FakeServer {
 					return bad('mode must be envelope200 or http401');
 				this.settings.authFailureMode = b.mode;
 				break;
+			case 'writeFailure':
+				if (b.mode !== 'off' && b.mode !== 'envelope' && b.mode !== 'http500')
+					return bad('mode must be off, envelope or http500');
+				this.settings.writeFailure = b.mode;
+				break;
+			case 'dropAfterWrites':
+				if (typeof b.n !== 'number' || !Number.isInteger(b.n) || b.n < 0)
+					return bad('n must be an integer >= 0');
+				this.dropAfterWrites(b.n);
+				break;
+			case 'contactListMethod':
+				if (b.mode !== 'present' && b.mode !== 'http404' && b.mode !== 'envelope200')
+					return bad('mode must be present, http404 or envelope200');
+				this.settings.contactListMethod = b.mode;
+				break;
+			case 'notFoundShape':
+				if (b.shape !== 'envelope200' && b.shape !== 'http404' && b.shape !== 'okEmpty')
+					return bad('shape must be envelope200, http404 or okEmpty');
+				this.settings.notFoundShape = b.shape;
+				break;
 			default: {
 				const handled = this.commonControl(b);
 				if (handled !== true) return bad(handled === false ? 'Unknown action' : handled);
@@ -1254,6 +1431,21 @@ export class FakeCrmCom extends FakeServer {
 		}
 		json(res, 200, { ok: true, ...this.state() });
 	}
+}
+
+/** A calendar-exact ISO 8601 date or date-time (2024-02-31 is not one). */
+function isIsoDate(text: string): boolean {
+	const match = ISO_DATE.exec(text);
+	if (!match) return false;
+	const [, y, m, d, hh, mm, ss] = match;
+	const date = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+	if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() + 1 !== Number(m) || date.getUTCDate() !== Number(d)) return false;
+	return hh === undefined || (Number(hh) < 24 && Number(mm) < 60 && (ss === undefined || Number(ss) < 60));
+}
+
+function contactName(contact: CrmComContact): string {
+	if (contact.type === 'COMPANY') return contact.company_name ?? '';
+	return [contact.first_name, contact.last_name].filter((part) => typeof part === 'string' && part !== '').join(' ');
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -5,6 +5,26 @@ import { NodeOperationError } from 'n8n-workflow';
  * The "Field Name" (for "Other Field") and "Value" parameters that complete an operation's
  * "Identify By": CRM.COM's `<x>_identifier=<field>=<value>` parameters.
  */
+/** "Identify By" for a contact: the same choices wherever a contact is identified. */
+export function contactIdentifyBy(show: { resource: string[]; operation: string[] }): INodeProperties {
+	return {
+		displayName: 'Identify By',
+		name: 'identifyBy',
+		type: 'options',
+		default: 'number',
+		options: [
+			{ name: 'Email', value: 'email' },
+			{ name: 'ID', value: 'id' },
+			{ name: 'Name', value: 'name' },
+			{ name: 'Number', value: 'number' },
+			{ name: 'Other Field', value: 'other' },
+			{ name: 'Phone', value: 'phone' },
+		],
+		description: 'Which contact field the value is matched against',
+		displayOptions: { show },
+	};
+}
+
 export function identifierValueFields(
 	show: { resource: string[]; operation: string[] },
 	what: string,
@@ -34,7 +54,8 @@ export function identifierValueFields(
 	];
 }
 
-export function identifierValue(ctx: IExecuteFunctions, itemIndex: number): string {
+/** The chosen identifier field and its value, checked. */
+export function identifierParts(ctx: IExecuteFunctions, itemIndex: number): { field: string; value: string } {
 	const by = ctx.getNodeParameter('identifyBy', itemIndex) as string;
 	const field = by === 'other' ? String(ctx.getNodeParameter('identifierField', itemIndex, '')).trim() : by;
 	const value = String(ctx.getNodeParameter('identifierValue', itemIndex, '') ?? '').trim();
@@ -44,6 +65,12 @@ export function identifierValue(ctx: IExecuteFunctions, itemIndex: number): stri
 	if (value === '') {
 		throw new NodeOperationError(ctx.getNode(), 'The "Value" parameter is empty', { itemIndex, description: 'Map the value to look up, e.g. the caller\'s number from an earlier step.' });
 	}
+	return { field, value };
+}
+
+/** CRM.COM's `<x>_identifier` query form, `field=value`. */
+export function identifierValue(ctx: IExecuteFunctions, itemIndex: number): string {
+	const { field, value } = identifierParts(ctx, itemIndex);
 	return `${field}=${value}`;
 }
 

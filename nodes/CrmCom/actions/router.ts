@@ -5,7 +5,9 @@ import { createCrmComClient, type CrmComClient } from '../transport';
 import * as accountGet from './account/get.operation';
 import * as accountGroupMembers from './account/getGroupMembers.operation';
 import * as apiRequest from './apiRequest/request.operation';
+import * as contactCreate from './contact/create.operation';
 import * as contactGet from './contact/get.operation';
+import * as contactUpdate from './contact/update.operation';
 import * as jobGetMany from './job/getMany.operation';
 import * as tokenGet from './token/get.operation';
 
@@ -15,7 +17,7 @@ export const MAX_CONCURRENCY = 20;
 
 export const operations: OperationTable<CrmComClient> = {
 	token: { get: tokenGet },
-	contact: { get: contactGet },
+	contact: { create: contactCreate, get: contactGet, update: contactUpdate },
 	account: { get: accountGet, getGroupMembers: accountGroupMembers },
 	job: { getMany: jobGetMany },
 	apiRequest: { request: apiRequest },

@@ -343,7 +343,7 @@ describe('API Request', () => {
 		const [shown] = await run(api('GET', 'contact_information/show', { contact_information_identifier: `id=${target.id}` }));
 		expect(shown.json).toEqual(target);
 		for (const field of ['phone', 'email', 'name'] as const) {
-			const rows = await run(api('GET', 'contact_information/list', { [field]: target[field] }));
+			const rows = await run(api('GET', 'contact_information/list', { [field]: String(target[field]) }));
 			expect(rows.map((r) => r.json)).toEqual([target]);
 		}
 		expect(await run(api('GET', '/crmapi/rest/v2/contact_information/list/', { phone: '+35700000000' }))).toEqual([]);

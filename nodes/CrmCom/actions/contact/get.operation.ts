@@ -1,29 +1,34 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
 import type { CrmComClient } from '../../transport';
-import { fieldsSetOption, identifierValue, identifierValueFields } from '../common';
+import { contactIdentifyBy, fieldsSetOption, identifierValue, identifierValueFields } from '../common';
 
 const show = { resource: ['contact'], operation: ['get'] };
 
+export type OnNotFound = 'error' | 'nothing' | 'input';
+
 export const description: INodeProperties[] = [
+	contactIdentifyBy(show),
+	...identifierValueFields(show, 'contact', 'CI000111'),
 	{
-		displayName: 'Identify By',
-		name: 'identifyBy',
+		displayName: 'On Not Found',
+		name: 'onNotFound',
 		type: 'options',
-		default: 'number',
+		default: 'error',
 		options: [
-			{ name: 'Email', value: 'email' },
-			{ name: 'ID', value: 'id' },
-			{ name: 'Name', value: 'name' },
-			{ name: 'Number', value: 'number' },
-			{ name: 'Other Field', value: 'other' },
-			{ name: 'Phone', value: 'phone' },
+			{ name: 'Return Error', value: 'error', description: 'The item fails with CRM.COM\'s NOT_FOUND message' },
+			{ name: 'Output Nothing', value: 'nothing', description: 'No output item for this input item' },
+			{
+				name: 'Output Input Item',
+				value: 'input',
+				description: 'The input item passes through unchanged, so later steps can still use it (e.g. to create the contact)',
+			},
 		],
-		description: 'Which contact field the value is matched against',
+		description: 'What to do when no contact matches',
 		displayOptions: { show },
 	},
-	...identifierValueFields(show, 'contact', 'CI000111'),
 	{
 		displayName: 'Additional Fields',
 		name: 'contactFields',
@@ -38,11 +43,27 @@ export const description: INodeProperties[] = [
 /** contact_information/show for one contact. */
 export async function execute(this: IExecuteFunctions, client: CrmComClient, itemIndex: number): Promise<ItemResult> {
 	const identifier = identifierValue(this, itemIndex);
+	const onNotFound = this.getNodeParameter('onNotFound', itemIndex, 'error') as OnNotFound;
 	const extra = this.getNodeParameter('contactFields', itemIndex, {}) as { fieldsSet?: string };
 	const params: IDataObject = { contact_information_identifier: identifier };
 	if (extra.fieldsSet) params.fields_set = extra.fieldsSet;
-	const data = await client.call('GET', 'contact_information/show', params, { itemIndex, what: `the contact lookup (${identifier})` });
-	return (typeof data === 'object' && data !== null ? data : { data }) as IDataObject;
+	const what = `the contact lookup (${identifier})`;
+	const found = await client.lookup('GET', 'contact_information/show', params, { itemIndex, what });
+	if (found.found) {
+		const data = found.data;
+		return (typeof data === 'object' && data !== null ? data : { data }) as IDataObject;
+	}
+	if (onNotFound === 'nothing') return [];
+	if (onNotFound === 'input') {
+		const input = this.getInputData()[itemIndex];
+		return [{ json: input.json, ...(input.binary ? { binary: input.binary } : {}) }];
+	}
+	const message = `CRM.COM refused ${what}: ${found.said}`;
+	throw new NodeApiError(this.getNode(), { message }, {
+		message,
+		description: 'No contact matches. Check "Identify By" and "Value", or set "On Not Found" to output nothing or the input item.',
+		itemIndex,
+	});
 }
 
 export const parallel = true;
