@@ -610,7 +610,7 @@ export class FakePbx extends FakeServer {
 	 * Append `n` calls newer than every existing one, spread between the newest start time and
 	 * now (1 s apart beyond that, i.e. possibly in the future). Returns them, oldest first.
 	 */
-	addCalls(n: number): PbxCall[] {
+	addCalls(n: number, options: { external?: boolean } = {}): PbxCall[] {
 		if (!Number.isInteger(n) || n < 1) throw new Error('addCalls: n must be an integer >= 1');
 		const last = this.calls.reduce((max, s) => Math.max(max, s.startMs), 0);
 		const base = last > 0 ? last : this.now() - 3_600_000;
@@ -618,6 +618,11 @@ export class FakePbx extends FakeServer {
 		const added: PbxCall[] = [];
 		for (let i = 1; i <= n; i++) {
 			const stored = this.makeCall(this.calls.length, base + i * stepSec * 1000, Infinity);
+			if (options.external && stored.call.flow === 'internal') {
+				// An inbound call from outside instead (the demo's "add 7 calls" syncs exactly 7).
+				stored.call.flow = 'in';
+				stored.call.from_username = `+7495${String(stored.seq % 10_000_000).padStart(7, '0')}`;
+			}
 			this.store(stored);
 			added.push(structuredClone(stored.call));
 		}
@@ -1657,7 +1662,7 @@ export class FakePbx extends FakeServer {
 				break;
 			case 'addCalls':
 				if (!isCount(b.n, 1)) return json(res, 400, { message: 'n must be an integer >= 1' });
-				this.addCalls(b.n);
+				this.addCalls(b.n, { external: b.external === true });
 				break;
 			case 'fireEvent': {
 				// {extensionId, eventType, fields?}: fireEvent over HTTP (for the demo and tests that

@@ -57,7 +57,7 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	const configuredStart = gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string;
 	const lookbackMs = Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, 240)) || 0) * 60_000;
 	const maxCalls = Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, 1000)) || 1000));
-	const leaseMs = Math.max(1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
+	const leaseMs = Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
 	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
 	const filters = filterQuery(ctx, itemIndex);
 	const env = n8nEnv(ctx);

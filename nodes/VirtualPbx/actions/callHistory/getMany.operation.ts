@@ -53,7 +53,7 @@ export const description: INodeProperties[] = [
 		name: 'leaseMinutes',
 		type: 'number',
 		default: DEFAULT_LEASE_MINUTES,
-		typeOptions: { minValue: 1, maxValue: 1440 },
+		typeOptions: { minValue: 0.1, maxValue: 1440, numberPrecision: 1 },
 		description:
 			'Calls a run returned but never marked as synced (the run failed) are returned again by a run started this long (up to twice this long) later. Set it longer than one run of the workflow takes.',
 		displayOptions: { show: sync },
