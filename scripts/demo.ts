@@ -72,7 +72,7 @@ export const EXAMPLES: ExampleInfo[] = [
 		file: 'pbx-call-sync.json',
 		id: 'exPbxCallSync001',
 		manual: true,
-		what: 'Every 15 min (or "Execute workflow"): the PBX calls since the last run, each looked up in CRM.COM, output as enriched calls (contact name/number or "unknown"). A second run returns only newer calls.',
+		what: 'Every 15 min (or "Execute workflow"): the PBX calls not yet synced, each looked up in CRM.COM, enriched (contact name/number or "unknown"), then marked as synced. A call once marked never comes again, in editor runs too.',
 	},
 	{
 		file: 'pbx-missed-call.json',
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
 			'    - a missed call (starts the active trigger workflow; see Executions in the editor):',
 			`      curl -s -X POST ${fakes.urls.pbx}/__fake/control -H 'content-type: application/json' -d '${missed}'`,
 			'    - 7 new calls for the call sync (then "Execute workflow" on it: it outputs just those 7):',
-			`      curl -s -X POST ${fakes.urls.pbx}/__fake/control -H 'content-type: application/json' -d '{"action":"addCalls","n":7}'`,
+			`      curl -s -X POST ${fakes.urls.pbx}/__fake/control -H 'content-type: application/json' -d '{"action":"addCalls","n":7,"external":true}'`,
 			'',
 			'  Press Ctrl-C to stop everything.',
 			'',

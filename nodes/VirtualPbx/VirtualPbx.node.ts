@@ -7,6 +7,8 @@ import * as createTrusted from './actions/application/createTrusted.operation';
 import * as callGet from './actions/call/get.operation';
 import * as callMake from './actions/call/make.operation';
 import * as callHistoryGetMany from './actions/callHistory/getMany.operation';
+import * as callHistoryMarkSynced from './actions/callHistory/markSynced.operation';
+import * as callHistoryResetSync from './actions/callHistory/resetSync.operation';
 import * as subscriptionCreate from './actions/eventSubscription/create.operation';
 import * as subscriptionDelete from './actions/eventSubscription/delete.operation';
 import * as subscriptionGetMany from './actions/eventSubscription/getMany.operation';
@@ -95,7 +97,11 @@ export class VirtualPbx implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['callHistory'] } },
 				default: 'getMany',
-				options: [{ name: 'Get Many', value: 'getMany', action: 'Get many calls from the call history', description: 'List calls in a time window' }],
+				options: [
+					{ name: 'Get Many', value: 'getMany', action: 'Get many calls from the call history', description: 'List calls in a time window, or only calls not yet synced' },
+					{ name: 'Mark as Synced', value: 'markSynced', action: 'Mark calls as synced', description: 'Record calls as synced, at the end of a sync workflow' },
+					{ name: 'Reset Sync State', value: 'resetSync', action: 'Reset the call sync state', description: 'Forget which calls this workflow has synced' },
+				],
 			},
 			{
 				displayName: 'Operation',
@@ -156,6 +162,8 @@ export class VirtualPbx implements INodeType {
 			...userGetMe.description,
 			...createTrusted.description,
 			...callHistoryGetMany.description,
+			...callHistoryMarkSynced.description,
+			...callHistoryResetSync.description,
 			...callGet.description,
 			...callMake.description,
 			...recordingGetMany.description,

@@ -184,6 +184,14 @@ export interface FakePbxOptions {
 	port?: number;
 	/** Clock in epoch milliseconds (default Date.now). */
 	now?: () => number;
+	/** Call history lists a call only once it has ended (end time ≤ the clock). Default false. */
+	listAtHangup?: boolean;
+	/** Serve at most this many calls per call-history page, whatever per_page asked (silently). */
+	perPageCap?: number;
+	/** Refuse (400) a call-history per_page above this. Default PBX_MAX_PER_PAGE. */
+	maxPerPage?: number;
+	/** Called before each call-history list answer with its 1-based number (to add calls while a run pages). */
+	beforeListPage?: (listRequest: number) => void;
 }
 
 export interface PbxSettings {
@@ -386,6 +394,8 @@ export class FakePbx extends FakeServer {
 	readonly user: PbxUser;
 
 	private readonly now: () => number;
+	/** Call-history listing options (see FakePbxOptions); may be changed between runs. */
+	readonly listing: { listAtHangup: boolean; perPageCap?: number; maxPerPage: number; beforeListPage?: (listRequest: number) => void; requests: number };
 	private readonly seed: string;
 	private readonly signingKey = randomBytes(32);
 	private readonly apps = new Map<string, AppRecord>();
@@ -410,6 +420,13 @@ export class FakePbx extends FakeServer {
 	constructor(options: FakePbxOptions) {
 		super(undefined, { name: 'PBX' });
 		this.now = options.now ?? Date.now;
+		this.listing = {
+			listAtHangup: options.listAtHangup ?? false,
+			perPageCap: options.perPageCap,
+			maxPerPage: options.maxPerPage ?? PBX_MAX_PER_PAGE,
+			beforeListPage: options.beforeListPage,
+			requests: 0,
+		};
 		this.seed = options.seed ?? 'pbx';
 		this.settings = {
 			acceptBasicClientAuth: options.acceptBasicClientAuth ?? false,
@@ -593,7 +610,7 @@ export class FakePbx extends FakeServer {
 	 * Append `n` calls newer than every existing one, spread between the newest start time and
 	 * now (1 s apart beyond that, i.e. possibly in the future). Returns them, oldest first.
 	 */
-	addCalls(n: number): PbxCall[] {
+	addCalls(n: number, options: { external?: boolean } = {}): PbxCall[] {
 		if (!Number.isInteger(n) || n < 1) throw new Error('addCalls: n must be an integer >= 1');
 		const last = this.calls.reduce((max, s) => Math.max(max, s.startMs), 0);
 		const base = last > 0 ? last : this.now() - 3_600_000;
@@ -601,8 +618,41 @@ export class FakePbx extends FakeServer {
 		const added: PbxCall[] = [];
 		for (let i = 1; i <= n; i++) {
 			const stored = this.makeCall(this.calls.length, base + i * stepSec * 1000, Infinity);
+			if (options.external && stored.call.flow === 'internal') {
+				// An inbound call from outside instead (the demo's "add 7 calls" syncs exactly 7).
+				stored.call.flow = 'in';
+				stored.call.from_username = `+7495${String(stored.seq % 10_000_000).padStart(7, '0')}`;
+			}
 			this.store(stored);
 			added.push(structuredClone(stored.call));
+		}
+		return added;
+	}
+
+	/**
+	 * Add calls at given start times lasting given seconds (answered ones get a recording leg);
+	 * with `listAtHangup` they appear in call history only once they ended. Returns them.
+	 */
+	addCallsAt(specs: Array<{ startMs: number; durationSec: number }>): PbxCall[] {
+		const added: PbxCall[] = [];
+		for (const spec of specs) {
+			const stored = this.makeCall(this.calls.length + 1_000_000, Math.floor(spec.startMs / 1000) * 1000, Infinity);
+			const { call } = stored;
+			const endMs = stored.startMs + Math.max(0, Math.round(spec.durationSec)) * 1000;
+			call.end_time_gmt = formatPbxDatetime(endMs);
+			call.duration = Math.round((endMs - stored.startMs) / 1000);
+			if (call.answer_time_gmt !== null) {
+				const answerMs = Math.min(stored.startMs + 2000, endMs);
+				call.answer_time_gmt = formatPbxDatetime(answerMs);
+				call.bridged_duration = Math.round((endMs - answerMs) / 1000);
+				for (const leg of call.cdr) {
+					leg.start_time_gmt = call.answer_time_gmt;
+					leg.end_time_gmt = call.end_time_gmt;
+					leg.duration = call.bridged_duration;
+				}
+			}
+			this.store(stored);
+			added.push(structuredClone(call));
 		}
 		return added;
 	}
@@ -1364,8 +1414,15 @@ export class FakePbx extends FakeServer {
 		}
 		const to = this.single(query, 'to_username');
 		const from = this.single(query, 'from_username');
+		this.listing.requests++;
+		this.listing.beforeListPage?.(this.listing.requests);
+		if (q.perPage > this.listing.maxPerPage) {
+			throw new ApiRefusal(400, `per_page must be an integer between 1 and ${this.listing.maxPerPage}`);
+		}
+		const nowMs = this.now();
 		const matching = this.sortedCalls(q.order).filter(
 			(s) =>
+				(!this.listing.listAtHangup || parsePbxDatetime(s.call.end_time_gmt)! <= nowMs) &&
 				s.startMs >= q.startMs &&
 				s.startMs <= q.endMs &&
 				(flow === undefined || s.call.flow === flow) &&
@@ -1373,7 +1430,8 @@ export class FakePbx extends FakeServer {
 				(to === undefined || s.call.to_username === to) &&
 				(from === undefined || s.call.from_username === from),
 		);
-		const slice = matching.slice((q.page - 1) * q.perPage, q.page * q.perPage);
+		const served = Math.min(q.perPage, this.listing.perPageCap ?? q.perPage);
+		const slice = matching.slice((q.page - 1) * served, q.page * served);
 		json(request.res, 200, {
 			page: q.page,
 			per_page: q.perPage,
@@ -1604,7 +1662,7 @@ export class FakePbx extends FakeServer {
 				break;
 			case 'addCalls':
 				if (!isCount(b.n, 1)) return json(res, 400, { message: 'n must be an integer >= 1' });
-				this.addCalls(b.n);
+				this.addCalls(b.n, { external: b.external === true });
 				break;
 			case 'fireEvent': {
 				// {extensionId, eventType, fields?}: fireEvent over HTTP (for the demo and tests that

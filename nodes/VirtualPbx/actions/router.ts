@@ -7,6 +7,8 @@ import * as createTrusted from './application/createTrusted.operation';
 import * as callGet from './call/get.operation';
 import * as callMake from './call/make.operation';
 import * as callHistoryGetMany from './callHistory/getMany.operation';
+import * as callHistoryMarkSynced from './callHistory/markSynced.operation';
+import * as callHistoryResetSync from './callHistory/resetSync.operation';
 import * as subscriptionCreate from './eventSubscription/create.operation';
 import * as subscriptionDelete from './eventSubscription/delete.operation';
 import * as subscriptionGetMany from './eventSubscription/getMany.operation';
@@ -23,7 +25,7 @@ export const MAX_CONCURRENCY = 20;
 export const operations: OperationTable<PbxClient> = {
 	user: { getMe: userGetMe },
 	application: { createTrusted },
-	callHistory: { getMany: callHistoryGetMany },
+	callHistory: { getMany: callHistoryGetMany, markSynced: callHistoryMarkSynced, resetSync: callHistoryResetSync },
 	call: { get: callGet, make: callMake },
 	recording: { getMany: recordingGetMany, getUrl: recordingGetUrl, download: recordingDownload },
 	extension: { getMany: extensionGetMany },

@@ -1,35 +1,72 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
-import { formatGmt } from '../../datetime';
 import type { PbxClient } from '../../transport';
-import { advance, windowStart, type SyncState } from '../../watermark';
+import { syncCalls } from '../../sync/run';
 import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
 
 const show = { resource: ['callHistory'], operation: ['getMany'] };
+const plain = { ...show, syncMode: [false] };
+const sync = { ...show, syncMode: [true] };
+
+/** Calls of up to 2 h or more are listed by some PBXs only at hang-up: 4 h covers them twice over. */
+export const DEFAULT_LOOKBACK_MINUTES = 240;
+export const DEFAULT_MAX_CALLS = 1000;
+export const DEFAULT_LEASE_MINUTES = 10;
 
 export const description: INodeProperties[] = [
-	...windowFields(show, 'call (by its start time)'),
 	{
-		displayName: 'Only Calls Since the Last Run',
-		name: 'incremental',
+		displayName: 'Only Calls Not Yet Synced',
+		name: 'syncMode',
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to remember the newest call returned and, on the next run, return only calls after it (each call exactly once across runs). "Start" is used for the first run only, "End" is now, and all calls are returned.',
+			'Whether to return only calls that no earlier run has synced, oldest first. A call counts as synced once a "Call History → Mark as Synced" step at the end of this workflow handled it; calls of a run that failed before that step come again after "Retry Unsynced Calls After". "Start" is where the first run (and the first after "Reset Sync State") begins.',
 		displayOptions: { show },
 	},
+	...windowFields(show, 'call (by its start time)').map((p) =>
+		p.name === 'end' ? { ...p, displayOptions: { show: plain } } : p,
+	),
 	{
-		displayName: 'Overlap (Minutes)',
-		name: 'overlapMinutes',
+		displayName: 'Lookback (Minutes)',
+		name: 'lookbackMinutes',
 		type: 'number',
-		default: 0,
-		typeOptions: { minValue: 0, maxValue: 1440 },
-		description: 'Look this far back before the newest call already returned, for calls the PBX lists late; calls already returned are skipped by their call_uuid',
-		displayOptions: { show: { ...show, incremental: [true] } },
+		default: DEFAULT_LOOKBACK_MINUTES,
+		typeOptions: { minValue: 0, maxValue: 10080 },
+		description:
+			'How far before the last synced point each run reads again, for calls the PBX lists late (some list a call only when it ends, and calls can last hours). Calls already synced are skipped by their call_uuid. Set it longer than your longest calls.',
+		displayOptions: { show: sync },
 	},
-	...returnAllFields({ ...show }).map((p) => ({ ...p, displayOptions: { show: { ...p.displayOptions?.show, incremental: [false] } } })),
+	{
+		displayName: 'Max Calls per Run',
+		name: 'maxCalls',
+		type: 'number',
+		default: DEFAULT_MAX_CALLS,
+		typeOptions: { minValue: 1, maxValue: 100000 },
+		description: 'Most calls one run returns (oldest first); a backlog drains over several runs',
+		displayOptions: { show: sync },
+	},
+	{
+		displayName: 'Retry Unsynced Calls After (Minutes)',
+		name: 'leaseMinutes',
+		type: 'number',
+		default: DEFAULT_LEASE_MINUTES,
+		typeOptions: { minValue: 0.1, maxValue: 1440, numberPrecision: 1 },
+		description:
+			'Calls a run returned but never marked as synced (the run failed) are returned again by a run started this long (up to twice this long) later. Set it longer than one run of the workflow takes.',
+		displayOptions: { show: sync },
+	},
+	{
+		displayName: 'Skip Internal Calls',
+		name: 'skipInternal',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to leave out calls between two extensions (direction "internal"): they have no outside party to sync',
+		displayOptions: { show: sync },
+	},
+	...returnAllFields({ ...show }).map((p) => ({ ...p, displayOptions: { show: { ...p.displayOptions?.show, syncMode: [false] } } })),
 	{
 		displayName: 'Filters',
 		name: 'filters',
@@ -54,7 +91,7 @@ export const description: INodeProperties[] = [
 			{ displayName: 'Caller Number', name: 'fromUsername', type: 'string', default: '', description: 'Only calls from this number or extension' },
 		],
 	},
-	orderField(show),
+	{ ...orderField(show), displayOptions: { show: plain } },
 ];
 
 /** One page of call history (a statistics request: never two at once). */
@@ -73,9 +110,9 @@ export async function fetchCallPage(
 	return rowsOf(body, 'call_history');
 }
 
-export function callHistoryQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
+export function filterQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
 	const filters = ctx.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-	const query: IDataObject = { ...windowQuery(ctx, itemIndex), order: ctx.getNodeParameter('order', itemIndex, 'asc') as string };
+	const query: IDataObject = {};
 	if (filters.flow) query.flow = filters.flow;
 	if (filters.extensionId) query.extension_id = String(filters.extensionId).trim();
 	if (filters.toUsername) query.to_username = String(filters.toUsername).trim();
@@ -83,24 +120,21 @@ export function callHistoryQuery(ctx: IExecuteFunctions, itemIndex: number): IDa
 	return query;
 }
 
+export function callHistoryQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
+	return { ...windowQuery(ctx, itemIndex), order: ctx.getNodeParameter('order', itemIndex, 'asc') as string, ...filterQuery(ctx, itemIndex) };
+}
+
 /** Call history in a GMT window, all pages or up to a limit; one item per call. */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
-	const query = callHistoryQuery(this, itemIndex);
-	if (this.getNodeParameter('incremental', itemIndex, false) as boolean) {
-		const overlap = Number(this.getNodeParameter('overlapMinutes', itemIndex, 0)) || 0;
-		const state = this.getWorkflowStaticData('node') as SyncState;
-		const window = windowStart(state, String(query.start_datetime), overlap);
-		const end = formatGmt(Date.now());
-		const calls = await collectByPageNumber(
-			async (page, perPage) => await fetchCallPage(client, itemIndex, { ...query, start_datetime: window.start, end_datetime: end, order: 'asc' }, page, perPage),
-			{ returnAll: true, limit: 0, pageSize: PER_PAGE },
-		);
-		const { fresh, next } = advance(state, calls, window, overlap);
-		// Written only now that every page arrived (top-level keys, so n8n notices the change).
-		state.watermark = next.watermark;
-		state.seen = next.seen;
-		return fresh;
+	if (this.getNode().parameters.incremental === true) {
+		throw new NodeOperationError(this.getNode(), 'The option "Only Calls Since the Last Run" was replaced by "Only Calls Not Yet Synced"', {
+			itemIndex,
+			description:
+				'Turn on "Only Calls Not Yet Synced" in this node and add a "Virtual PBX → Call History → Mark as Synced" step at the end of the workflow (see the example workflow pbx-call-sync.json). The old option lost calls the PBX lists late and repeated calls in manual runs.',
+		});
 	}
+	if (this.getNodeParameter('syncMode', itemIndex, false) as boolean) return await syncCalls(this, client, itemIndex);
+	const query = callHistoryQuery(this, itemIndex);
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
 	return await collectByPageNumber(
@@ -109,5 +143,5 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 	);
 }
 
-/** Statistics requests run one at a time anyway; items in turn keep the watermark coherent. */
+/** Statistics requests run one at a time anyway; in sync mode items take turns. */
 export const parallel = false;

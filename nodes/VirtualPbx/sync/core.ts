@@ -1,0 +1,245 @@
+/**
+ * "Only Calls Not Yet Synced": exactly-once delivery of call-history rows to the end of a
+ * workflow, on n8n's processed-items store (see store.ts for what that store can and cannot do).
+ *
+ * Keys of the workflow-scope row (shared by Get Many and Mark as Synced of one workflow):
+ * - `done:<call_uuid>`: written by Mark as Synced only. A call with it never comes again.
+ * - `claim:<call_uuid>:<slot>`, slot = floor(now / lease): written by Get Many for the calls it
+ *   outputs. A call is claimed while a key of the current or the previous slot exists, i.e. for
+ *   one to two leases. A run that fails before Mark as Synced leaves its claims to expire, and a
+ *   later run delivers those calls again ("Retry Unsynced Calls After").
+ *
+ * Get Many checks claims first (recording a claim key is harmless: it is a claim) and checks
+ * `done:` only for calls nobody claims; since the store cannot test without recording, the
+ * `done:` keys it records for calls that are not done are removed right away.
+ *
+ * Lost updates (two writers of the row at once): every writer checks its own keys again after
+ * SETTLE_MS (longer than one read-modify-write of the row) and repeats until they are all
+ * there; checking re-adds a lost key.
+ *
+ * Overlapping Get Many runs take turns: their claim phase runs under a lock in Get Many's own
+ * node-scope row, acquired by INSERTing that row (atomic) and released by deleting it.
+ *
+ * What remains unguarded, stated plainly: removing a `done:` key recorded only as a test can be
+ * undone by a Mark as Synced of another run writing the row at the same moment (the store has
+ * no compare-and-set); that call would then count as synced. It needs a new call to be checked
+ * in the very second another run's Mark as Synced writes. A call whose claim expired while its
+ * run was still working (a run longer than the lease) can be delivered twice.
+ */
+import type { IDataObject } from 'n8n-workflow';
+
+import type { SyncStore } from './store';
+
+export interface SyncEnv {
+	store: SyncStore;
+	now(): number;
+	sleep(ms: number): Promise<void>;
+	random(): number;
+	/** Wait before checking one's own writes again; longer than one read-modify-write. */
+	settleMs: number;
+	/** Lifetime of the lock's expiry (LOCK_LEASE_MS; shorter in tests). */
+	lockLeaseMs?: number;
+}
+
+export const SETTLE_MS = 1000;
+/** A crashed holder's lock is taken over after this; a live holder renews it after each page. */
+export const LOCK_LEASE_MS = 120_000;
+/** How long a run waits for another run's claim phase before failing with a clear message. */
+export const LOCK_WAIT_MS = 300_000;
+const VERIFY_ROUNDS = 10;
+
+export const doneKey = (uuid: string): string => `done:${uuid}`;
+export const claimKey = (uuid: string, slot: number): string => `claim:${uuid}:${slot}`;
+
+export class SyncBusyError extends Error {}
+export class SyncStoreError extends Error {}
+
+async function pause(env: SyncEnv, base: number): Promise<void> {
+	await env.sleep(base + Math.floor(env.random() * base));
+}
+
+/**
+ * Takes the claim-phase lock. The lock row holds the holder's expiry (epoch ms, mode
+ * latestIncrementalKey); recording 0 can only be "new" when the row did not exist, i.e. when
+ * this call INSERTed it: that is the atomic acquire (of two concurrent INSERTs one fails).
+ *
+ * A crashed holder leaves its row; a live one renews its expiry after every page. Only a run
+ * that has waited one lock lease looks at the expiry (before, a crashed holder's expiry cannot
+ * have passed; and that look can itself insert a row, so waiters of a live claim phase, which
+ * takes seconds, never make it); an expiry in the past, seen twice, is deleted and the acquire
+ * tried again. Two waiters recovering from a crash at the same instant can still race: the
+ * store offers nothing better.
+ */
+export async function acquireLock(env: SyncEnv, maxWaitMs = LOCK_WAIT_MS): Promise<void> {
+	const started = env.now();
+	for (;;) {
+		let inserted = false;
+		try {
+			inserted = await env.store.lockRecord(0);
+		} catch {
+			inserted = false; // another run's INSERT won
+		}
+		if (inserted && (await holdLock(env))) return;
+		if (!inserted && env.now() - started > leaseOf(env) && (await expired(env))) {
+			await env.sleep(3 * env.settleMs);
+			if (await expired(env)) {
+				await env.store.lockClear();
+				await pause(env, env.settleMs);
+				continue;
+			}
+		}
+		if (env.now() - started > maxWaitMs) {
+			throw new SyncBusyError('Another run of this workflow has been reading call history for too long');
+		}
+		await pause(env, env.settleMs);
+	}
+}
+
+const leaseOf = (env: SyncEnv): number => env.lockLeaseMs ?? LOCK_LEASE_MS;
+
+/**
+ * Whether the lock row holds an expiry in the past. Recording a past time never extends a
+ * lock; when the row was just deleted (released) it INSERTs a row that is itself expired, and
+ * when a concurrent INSERT wins the answer is "not expired": either way the caller looks again.
+ */
+async function expired(env: SyncEnv): Promise<boolean> {
+	try {
+		return await env.store.lockRecord(env.now() - 2 * env.settleMs);
+	} catch {
+		return false;
+	}
+}
+
+/** Writes this holder's expiry and checks it stuck; false when the row was taken meanwhile. */
+export async function holdLock(env: SyncEnv): Promise<boolean> {
+	const expiry = env.now() + leaseOf(env);
+	try {
+		await env.store.lockRecord(expiry);
+		for (let round = 0; round < VERIFY_ROUNDS; round++) {
+			await env.sleep(env.settleMs);
+			if (!(await env.store.lockRecord(expiry))) return true; // the stored expiry is ours (or later)
+		}
+	} catch {
+		return false;
+	}
+	return false;
+}
+
+/** Pushes the holder's expiry forward (after each page). */
+export async function renewLock(env: SyncEnv): Promise<void> {
+	await env.store.lockRecord(env.now() + leaseOf(env));
+}
+
+export async function releaseLock(env: SyncEnv): Promise<void> {
+	await env.store.lockClear();
+}
+
+/** Records keys, then checks them again after SETTLE_MS until none was lost. */
+export async function recordVerified(env: SyncEnv, keys: string[]): Promise<void> {
+	if (keys.length === 0) return;
+	await env.store.record(keys);
+	for (let round = 0; round < VERIFY_ROUNDS; round++) {
+		await pause(env, env.settleMs);
+		const had = await env.store.record(keys);
+		if (keys.every((key) => had.has(key))) return;
+	}
+	throw new SyncStoreError('The sync state could not be written: other runs kept overwriting it');
+}
+
+export interface ClaimOptions {
+	/** Claims expire after one to two leases. */
+	leaseMs: number;
+	maxCalls: number;
+	/** False for calls the run skips (internal calls): never claimed, never output. */
+	accept(call: IDataObject): boolean;
+}
+
+export interface ClaimResult {
+	calls: IDataObject[];
+	/** Safe start for the next run's window (before its lookback): see `hintOf`. */
+	hint?: string;
+	/** Calls read (all pages, duplicates within the run not counted). */
+	read: number;
+	/** Calls skipped because they are synced already, or claimed by a run still working. */
+	done: number;
+	claimedElsewhere: number;
+}
+
+const startOf = (call: IDataObject): string => String(call.start_time_gmt ?? '');
+
+/**
+ * The claim phase (call it under the lock): reads pages oldest first, keeps the calls neither
+ * done nor claimed, claims them, stops after `maxCalls`. Calls are told apart by call_uuid, so a
+ * call seen twice in a run (page shifts, overlapping re-reads) counts once.
+ */
+export async function claimCalls(
+	env: SyncEnv,
+	pages: AsyncIterable<IDataObject[]>,
+	options: ClaimOptions,
+	onPage?: () => Promise<void>,
+): Promise<ClaimResult> {
+	const slot = Math.floor(env.now() / options.leaseMs);
+	const seen = new Set<string>();
+	const out: IDataObject[] = [];
+	let newestSeen = '';
+	let oldestKept = '';
+	let done = 0;
+	let claimedElsewhere = 0;
+	const keep = (call: IDataObject): void => {
+		const start = startOf(call);
+		if (oldestKept === '' || start < oldestKept) oldestKept = start;
+	};
+	for await (const rows of pages) {
+		const fresh: Array<{ call: IDataObject; uuid: string }> = [];
+		for (const call of rows) {
+			const uuid = String(call.call_uuid ?? '');
+			if (uuid === '' || seen.has(uuid)) continue;
+			seen.add(uuid);
+			if (startOf(call) > newestSeen) newestSeen = startOf(call);
+			if (options.accept(call)) fresh.push({ call, uuid });
+		}
+		if (fresh.length > 0) {
+			const keys = (uuid: string): [string, string] => [claimKey(uuid, slot), claimKey(uuid, slot - 1)];
+			const had = await env.store.record(fresh.flatMap(({ uuid }) => keys(uuid)));
+			const undo: string[] = [];
+			const free: typeof fresh = [];
+			for (const entry of fresh) {
+				const pair = keys(entry.uuid);
+				if (pair.some((key) => had.has(key))) {
+					claimedElsewhere++;
+					keep(entry.call);
+					undo.push(...pair.filter((key) => !had.has(key)));
+				} else {
+					free.push(entry);
+				}
+			}
+			const doneHad = await env.store.record(free.map(({ uuid }) => doneKey(uuid)));
+			for (const entry of free) {
+				const pair = keys(entry.uuid);
+				if (doneHad.has(doneKey(entry.uuid))) {
+					done++;
+					undo.push(...pair);
+					continue;
+				}
+				undo.push(doneKey(entry.uuid)); // recorded only as a test
+				if (out.length < options.maxCalls) {
+					out.push(entry.call);
+					keep(entry.call);
+					undo.push(pair[1]);
+				} else {
+					undo.push(...pair); // beyond Max Calls per Run: left for the next run
+				}
+			}
+			await env.store.remove(undo);
+		}
+		if (onPage) await onPage();
+		if (out.length >= options.maxCalls) break;
+	}
+	// Claims lost to a concurrent writer of the row are written again.
+	await recordVerified(env, out.map((call) => claimKey(String(call.call_uuid), slot)));
+	return { calls: out, hint: oldestKept || newestSeen || undefined, read: seen.size, done, claimedElsewhere };
+}
+
+export async function markSynced(env: SyncEnv, uuids: string[]): Promise<void> {
+	await recordVerified(env, [...new Set(uuids)].map(doneKey));
+}

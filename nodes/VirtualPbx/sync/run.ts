@@ -1,0 +1,153 @@
+/**
+ * The sync operations inside n8n: Get Many's "Only Calls Not Yet Synced", Mark as Synced and
+ * Reset Sync State, on n8n's processed-items store (store.ts) and the core (core.ts).
+ *
+ * Where a run starts reading: from the configured Start on the first run and after a reset
+ * (the store is empty); otherwise from a hint minus the lookback. The hint (the oldest call the
+ * last run returned or saw claimed, else the newest call it read) is kept in Get Many's workflow
+ * static data. n8n saves static data only for production runs (schedule, CLI, webhook), never
+ * for manual runs, so in the editor the hint does not move and every run reads from Start:
+ * slower, never wrong, because which calls are synced lives in the store alone. A lower hint is
+ * always safe; the lookback makes a stale one harmless.
+ */
+import { randomInt } from 'node:crypto';
+
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError, sleep } from 'n8n-workflow';
+
+import { formatGmt } from '../datetime';
+import type { PbxClient } from '../transport';
+import { SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
+import { callPages, type PagerState } from './pager';
+import { n8nStore } from './store';
+import { filterQuery, fetchCallPage } from '../actions/callHistory/getMany.operation';
+import { gmtParameter } from '../actions/common';
+
+export const HINT_KEY = 'syncFrom';
+
+export function n8nEnv(ctx: IExecuteFunctions): SyncEnv {
+	return {
+		store: n8nStore(ctx),
+		now: () => Date.now(),
+		sleep: async (ms) => await sleep(ms),
+		random: () => randomInt(0, 1_000_000) / 1_000_000,
+		settleMs: SETTLE_MS,
+	};
+}
+
+function gmtToMs(value: string): number {
+	return Date.parse(`${value.replace(' ', 'T')}Z`);
+}
+
+function storeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): unknown {
+	if (error instanceof SyncBusyError) {
+		return new NodeOperationError(ctx.getNode(), 'Another run of this workflow is still reading call history', {
+			itemIndex,
+			description:
+				'Only one run at a time picks calls to sync; this run waited 5 minutes. If no run is active, the waiting ends by itself within 2 minutes of the last one stopping.',
+		});
+	}
+	if (error instanceof SyncStoreError) {
+		return new NodeOperationError(ctx.getNode(), error.message, { itemIndex, description: 'Run the workflow again; calls not marked as synced come again.' });
+	}
+	return error;
+}
+
+export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<IDataObject[]> {
+	const configuredStart = gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string;
+	const lookbackMs = Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, 240)) || 0) * 60_000;
+	const maxCalls = Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, 1000)) || 1000));
+	const leaseMs = Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
+	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
+	const filters = filterQuery(ctx, itemIndex);
+	const env = n8nEnv(ctx);
+	const staticData = ctx.getWorkflowStaticData('node');
+
+	const empty = (await env.store.count()) === 0;
+	const hint = !empty && typeof staticData[HINT_KEY] === 'string' ? (staticData[HINT_KEY] as string) : undefined;
+	const start = hint ? formatGmt(Math.min(gmtToMs(hint) - lookbackMs, env.now())) : configuredStart;
+	const end = formatGmt(env.now());
+	const pager: PagerState = { perPage: 0, requests: 0 };
+	const pages = callPages(
+		async ({ start: from, page, perPage }) =>
+			await fetchCallPage(client, itemIndex, { ...filters, start_datetime: from, end_datetime: end, order: 'asc' }, page, perPage),
+		start,
+		pager,
+	);
+
+	try {
+		await acquireLock(env);
+	} catch (error) {
+		throw storeError(ctx, error, itemIndex);
+	}
+	let result;
+	try {
+		result = await claimCalls(
+			env,
+			pages,
+			{ leaseMs, maxCalls, accept: (call) => !(skipInternal && call.flow === 'internal') },
+			async () => await renewLock(env),
+		);
+	} catch (error) {
+		throw storeError(ctx, error, itemIndex);
+	} finally {
+		await releaseLock(env);
+	}
+	if (result.hint) staticData[HINT_KEY] = result.hint;
+	return result.calls;
+}
+
+/** The call_uuid of an item for Mark as Synced, checked. */
+export function callUuidOf(ctx: IExecuteFunctions, itemIndex: number): string {
+	const value = ctx.getNodeParameter('callUuid', itemIndex, '') as unknown;
+	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	if (text === '') {
+		throw new NodeOperationError(ctx.getNode(), 'The "Call UUID" parameter is empty', {
+			itemIndex,
+			description: 'Map the call_uuid of the call this item is about, e.g. {{ $json.call_uuid }} or {{ $(\'Get Calls\').item.json.call_uuid }}.',
+		});
+	}
+	return text;
+}
+
+/** One store write (and check) for all items of a run: a per-run memo on the run's client. */
+const batches = new WeakMap<object, Promise<void>>();
+
+export async function markAllSynced(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<IDataObject> {
+	const uuid = callUuidOf(ctx, itemIndex);
+	let batch = batches.get(client);
+	if (!batch) {
+		const uuids: string[] = [];
+		for (let i = 0; i < ctx.getInputData().length; i++) {
+			try {
+				uuids.push(callUuidOf(ctx, i));
+			} catch {
+				// that item fails on its own
+			}
+		}
+		batch = markSynced(n8nEnv(ctx), uuids);
+		batches.set(client, batch);
+	}
+	try {
+		await batch;
+	} catch (error) {
+		throw storeError(ctx, error, itemIndex);
+	}
+	return { call_uuid: uuid, synced: true };
+}
+
+const resets = new WeakMap<object, Promise<number>>();
+
+export async function resetSyncState(ctx: IExecuteFunctions, client: PbxClient): Promise<IDataObject> {
+	let reset = resets.get(client);
+	if (!reset) {
+		const store = n8nStore(ctx);
+		reset = (async () => {
+			const count = await store.count();
+			await store.clear();
+			return count;
+		})();
+		resets.set(client, reset);
+	}
+	return { reset: true, keysRemoved: await reset };
+}
