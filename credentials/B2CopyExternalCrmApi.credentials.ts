@@ -120,6 +120,9 @@ export class B2CopyExternalCrmApi implements ICredentialType {
 
 	test: ICredentialTestRequest = {
 		request: {
+			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
+			disableFollowRedirect: true,
+			sendCredentialsOnCrossOriginRedirect: false,
 			baseURL: '={{String($credentials.host).replace(/\\/+$/, "")}}',
 			url: B2COPY_PATHS.exchange,
 			method: 'POST',

@@ -148,6 +148,9 @@ export class CrmComApi implements ICredentialType {
 
 	test: ICredentialTestRequest = {
 		request: {
+			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
+			disableFollowRedirect: true,
+			sendCredentialsOnCrossOriginRedirect: false,
 			baseURL:
 				'={{String($credentials.serverUrl).trim().replace(/\\/+$/, "").replace(/\\/crmapi(\\/rest(\\/v2)?)?$/i, "") + "/crmapi/rest/v2"}}',
 			url: '/contact_information/list',

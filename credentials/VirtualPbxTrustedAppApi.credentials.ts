@@ -71,6 +71,9 @@ export class VirtualPbxTrustedAppApi implements ICredentialType {
 
 	test: ICredentialTestRequest = {
 		request: {
+			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
+			disableFollowRedirect: true,
+			sendCredentialsOnCrossOriginRedirect: false,
 			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "")}}',
 			url: '/api/ver1.0/user/',
 			method: 'GET',

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { optionsCollection } from '../shared/operation';
+import { allowWritesProperty, resourceForNodeAndTool } from '../shared/tool';
 import * as apiRequest from './actions/apiRequest/request.operation';
 import * as feeProcess from './actions/fee/process.operation';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, router } from './actions/router';
@@ -24,18 +25,21 @@ export class B2Copy implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'b2CopyExternalCrmApi', required: true }],
 		properties: [
-			{
-				displayName: 'Resource',
-				name: 'resource',
-				type: 'options',
-				noDataExpression: true,
-				default: 'fee',
-				options: [
-					{ name: 'API Request', value: 'apiRequest', description: 'Any B2COPY call, signed in for you' },
-					{ name: 'Fee', value: 'fee' },
-					{ name: 'Token', value: 'token', description: 'Output tokens for use in later steps' },
-				],
-			},
+			...resourceForNodeAndTool(
+				{
+					displayName: 'Resource',
+					name: 'resource',
+					type: 'options',
+					noDataExpression: true,
+					default: 'fee',
+					options: [
+						{ name: 'API Request', value: 'apiRequest', description: 'Any B2COPY call, signed in for you' },
+						{ name: 'Fee', value: 'fee' },
+						{ name: 'Token', value: 'token', description: 'Output tokens for use in later steps' },
+					],
+				},
+				['token'],
+			),
 			{
 				displayName: 'Operation',
 				name: 'operation',
@@ -94,6 +98,7 @@ export class B2Copy implements INodeType {
 			...tokenGet.description,
 			...tokenRefresh.description,
 			...apiRequest.description,
+			allowWritesProperty('B2COPY'),
 			optionsCollection('B2COPY', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }),
 		],
 	};

@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { optionsCollection } from '../shared/operation';
+import { allowWritesProperty, resourceForNodeAndTool } from '../shared/tool';
 import * as accountGet from './actions/account/get.operation';
 import * as accountGroupMembers from './actions/account/getGroupMembers.operation';
 import * as apiRequest from './actions/apiRequest/request.operation';
@@ -28,20 +29,23 @@ export class CrmCom implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'crmComApi', required: true }],
 		properties: [
-			{
-				displayName: 'Resource',
-				name: 'resource',
-				type: 'options',
-				noDataExpression: true,
-				default: 'contact',
-				options: [
-					{ name: 'Account', value: 'account' },
-					{ name: 'API Request', value: 'apiRequest', description: 'Any Web API method, logged in for you' },
-					{ name: 'Contact', value: 'contact' },
-					{ name: 'Job', value: 'job' },
-					{ name: 'Token', value: 'token', description: 'Output a session token for later steps' },
-				],
-			},
+			...resourceForNodeAndTool(
+				{
+					displayName: 'Resource',
+					name: 'resource',
+					type: 'options',
+					noDataExpression: true,
+					default: 'contact',
+					options: [
+						{ name: 'Account', value: 'account' },
+						{ name: 'API Request', value: 'apiRequest', description: 'Any Web API method, logged in for you' },
+						{ name: 'Contact', value: 'contact' },
+						{ name: 'Job', value: 'job' },
+						{ name: 'Token', value: 'token', description: 'Output a session token for later steps' },
+					],
+				},
+				['token'],
+			),
 			{
 				displayName: 'Operation',
 				name: 'operation',
@@ -107,6 +111,7 @@ export class CrmCom implements INodeType {
 			...jobGetMany.description,
 			...tokenGet.description,
 			...apiRequest.description,
+			allowWritesProperty('CRM.COM'),
 			optionsCollection('CRM.COM', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }),
 		],
 	};

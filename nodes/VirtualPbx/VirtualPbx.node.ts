@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { optionsCollection } from '../shared/operation';
+import { allowWritesProperty, resourceForNodeAndTool } from '../shared/tool';
 import * as apiRequest from './actions/apiRequest/request.operation';
 import * as createTrusted from './actions/application/createTrusted.operation';
 import * as callGet from './actions/call/get.operation';
@@ -48,23 +49,26 @@ export class VirtualPbx implements INodeType {
 				],
 				default: 'trustedApp',
 			},
-			{
-				displayName: 'Resource',
-				name: 'resource',
-				type: 'options',
-				noDataExpression: true,
-				default: 'callHistory',
-				options: [
-					{ name: 'API Request', value: 'apiRequest', description: 'Any PBX API call with the token added' },
-					{ name: 'Application', value: 'application' },
-					{ name: 'Call', value: 'call' },
-					{ name: 'Call History', value: 'callHistory' },
-					{ name: 'Event Subscription', value: 'eventSubscription' },
-					{ name: 'Extension', value: 'extension' },
-					{ name: 'Recording', value: 'recording' },
-					{ name: 'User', value: 'user' },
-				],
-			},
+			...resourceForNodeAndTool(
+				{
+					displayName: 'Resource',
+					name: 'resource',
+					type: 'options',
+					noDataExpression: true,
+					default: 'callHistory',
+					options: [
+						{ name: 'API Request', value: 'apiRequest', description: 'Any PBX API call with the token added' },
+						{ name: 'Application', value: 'application' },
+						{ name: 'Call', value: 'call' },
+						{ name: 'Call History', value: 'callHistory' },
+						{ name: 'Event Subscription', value: 'eventSubscription' },
+						{ name: 'Extension', value: 'extension' },
+						{ name: 'Recording', value: 'recording' },
+						{ name: 'User', value: 'user' },
+					],
+				},
+				['application'],
+			),
 			{
 				displayName: 'Operation',
 				name: 'operation',
@@ -174,6 +178,7 @@ export class VirtualPbx implements INodeType {
 			...subscriptionGetMany.description,
 			...subscriptionDelete.description,
 			...apiRequest.description,
+			allowWritesProperty('the PBX'),
 			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }),
 		],
 	};

@@ -49,6 +49,7 @@ import {
 	statusLabel,
 	vendorMessage,
 } from './errors';
+import { NO_REDIRECTS, RedirectRefusedError, decideRedirect, redirectMessage } from './redirect';
 
 export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
 
@@ -400,7 +401,7 @@ export class VendorClient {
 		request: IHttpRequestOptions,
 		options: SendOptions,
 	): Promise<VendorResponse> {
-		if (!this.profile.tokenProperty) return await this.raw(request, undefined);
+		if (!this.profile.tokenProperty) return await this.raw(request, undefined, options.what);
 		for (;;) {
 			const credentials = await this.getCredentials();
 			if (this.renewal) {
@@ -408,7 +409,7 @@ export class VendorClient {
 				continue;
 			}
 			if (this.renewalError !== undefined) throw this.renewalError;
-			if (!this.needsRenewal(credentials)) return await this.raw(request, credentials);
+			if (!this.needsRenewal(credentials)) return await this.raw(request, credentials, options.what);
 			return await this.renewWith(request, credentials, options);
 		}
 	}
@@ -428,7 +429,7 @@ export class VendorClient {
 		let done!: () => void;
 		this.renewal = new Promise<void>((resolve) => (done = resolve));
 		this.renewals++;
-		const outcome = await this.raw(request, fresh).then(
+		const outcome = await this.raw(request, fresh, options.what).then(
 			(response) => ({ response }),
 			(error: unknown) => ({ error }),
 		);
@@ -454,11 +455,41 @@ export class VendorClient {
 		this.generation++;
 	}
 
+	/**
+	 * One request with the credential, redirects included: n8n is told never to follow one
+	 * (it would re-send the credential, and on 307/308 the body, to another host); a same-origin
+	 * redirect is followed here with the credential, any other is refused (see redirect.ts).
+	 */
 	private async raw(
+		request: IHttpRequestOptions,
+		credentials: ICredentialDataDecryptedObject | undefined,
+		what?: string,
+	): Promise<VendorResponse> {
+		let current = request;
+		for (let hop = 0; ; hop++) {
+			const response = await this.rawOnce(current, credentials);
+			const decision = decideRedirect(current, response, hop);
+			if (decision.kind === 'none') return response;
+			if (decision.kind === 'follow') {
+				current = decision.request;
+				continue;
+			}
+			const { message, description } = redirectMessage(
+				decision,
+				this.profile.vendor,
+				what ?? 'the request',
+				this.profile.hostField,
+			);
+			throw new RedirectRefusedError(message, description, decision.status);
+		}
+	}
+
+	private async rawOnce(
 		request: IHttpRequestOptions,
 		credentials: ICredentialDataDecryptedObject | undefined,
 	): Promise<VendorResponse> {
 		const options: IHttpRequestOptions = {
+			...NO_REDIRECTS,
 			...request,
 			// authenticate() may add to these: never let it touch the caller's objects.
 			headers: { ...(request.headers ?? {}) },
@@ -515,6 +546,13 @@ export class VendorClient {
 		code: string | undefined,
 		duringRenewal = false,
 	): Promise<NodeApiError | NodeOperationError> {
+		if (error instanceof RedirectRefusedError) {
+			return new NodeApiError(
+				this.node,
+				{ message: error.message, httpCode: String(error.status) },
+				{ message: error.message, description: error.description, httpCode: String(error.status), itemIndex: options.itemIndex },
+			);
+		}
 		if (error instanceof NodeOperationError) {
 			// n8n's own sentences, e.g. OAuth2's "The credential … needs to be reconnected."
 			if (error.context.itemIndex === undefined) error.context.itemIndex = options.itemIndex;

@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { runItems } from './items';
 import { readRunSettings, type Operation, type RunSettings } from './operation';
+import { guardToolRun, type SecretOperations } from './tool';
 
 export type OperationTable<Client> = Record<string, Record<string, Operation<Client>>>;
 
@@ -15,6 +16,8 @@ export async function route<Client>(
 	operations: OperationTable<Client>,
 	makeClient: (settings: RunSettings) => Client,
 	concurrency: { default: number; max: number },
+	/** Operations that output a token or secret: refused when the node runs as an AI tool. */
+	secretOperations: SecretOperations = {},
 ): Promise<INodeExecutionData[][]> {
 	const resource = ctx.getNodeParameter('resource', 0) as string;
 	const operation = ctx.getNodeParameter('operation', 0) as string;
@@ -27,7 +30,10 @@ export async function route<Client>(
 	const items = await runItems(
 		ctx,
 		{ concurrency: selected.parallel ? settings.concurrency : 1 },
-		async (itemIndex) => await selected.execute.call(ctx, client, itemIndex),
+		async (itemIndex) => {
+			guardToolRun(ctx, resource, operation, secretOperations, itemIndex);
+			return await selected.execute.call(ctx, client, itemIndex);
+		},
 	);
 	return [items];
 }

@@ -12,6 +12,7 @@ import {
 	networkErrorCode,
 	redact,
 } from './errors';
+import { NO_REDIRECTS, decideRedirect, redirectMessage } from './redirect';
 
 /** `this.helpers.httpRequest` inside preAuthentication, or the same helper of a node. */
 export type PlainHttp = (options: IHttpRequestOptions) => Promise<unknown>;
@@ -34,10 +35,34 @@ export async function callTokenEndpoint(
 	vendor: string,
 	hostField: string,
 ): Promise<VendorResponse> {
+	// A token request carries the secrets themselves (assertion, client secret, pass code, Basic
+	// consumer key): n8n must never follow a redirect with it (see redirect.ts). A same-origin
+	// 307/308 is followed here; anything else is refused with a sentence naming the host field.
+	let current = options;
+	for (let hop = 0; ; hop++) {
+		const response = await callTokenEndpointOnce(http, current, vendor, hostField);
+		const decision = decideRedirect(current, response, hop);
+		if (decision.kind === 'none') return response;
+		if (decision.kind === 'follow') {
+			current = decision.request;
+			continue;
+		}
+		const { message, description } = redirectMessage(decision, vendor, 'the token request', hostField);
+		throw new TokenError(`${message}. ${description}`, 'vendor', hostField, decision.status);
+	}
+}
+
+async function callTokenEndpointOnce(
+	http: PlainHttp,
+	options: IHttpRequestOptions,
+	vendor: string,
+	hostField: string,
+): Promise<VendorResponse> {
 	const outcome = await http({
 		json: true,
 		timeout: 30_000,
 		...options,
+		...NO_REDIRECTS,
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
 	}).then(

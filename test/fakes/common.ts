@@ -43,7 +43,12 @@ export type Fault =
 	/** Wait `ms`, then let the vendor logic answer normally. */
 	| { kind: 'slow'; ms: number }
 	/** Destroy the socket without answering. */
-	| { kind: 'drop' };
+	| { kind: 'drop' }
+	/**
+	 * Answer with a redirect (default 302) to `to`: an origin (`http://127.0.0.1:PORT`) gets
+	 * the request's own path and query appended; a URL with a path is used as it is.
+	 */
+	| { kind: 'redirect'; to: string; status?: number };
 
 export interface FaultMatch {
 	/** Case-insensitive; any method when omitted. */
@@ -404,7 +409,7 @@ export class FakeServer {
 			const fault = this.pickFault(method, rawPath);
 			if (fault) {
 				entry.fault = fault.kind ?? 'status';
-				const answered = await this.applyFault(fault, res);
+				const answered = await this.applyFault(fault, res, req.url ?? '/');
 				if (answered) return;
 			}
 			await this.handle(request);
@@ -415,8 +420,15 @@ export class FakeServer {
 	}
 
 	/** Returns true when the fault answered (or dropped) the request. */
-	private async applyFault(fault: Fault, res: ServerResponse): Promise<boolean> {
+	private async applyFault(fault: Fault, res: ServerResponse, requestTarget: string): Promise<boolean> {
 		switch (fault.kind) {
+			case 'redirect': {
+				const location = /^https?:\/\/[^/]+\/?$/i.test(fault.to)
+					? `${fault.to.replace(/\/$/, '')}${requestTarget}`
+					: fault.to;
+				send(res, fault.status ?? 302, '', { location });
+				return true;
+			}
 			case 'garbage':
 				send(res, 200, '{"access_tok', { 'content-type': 'application/json' });
 				return true;
@@ -486,6 +498,16 @@ export function faultFromJson(
 				match,
 				fault: {
 					kind: 'html',
+					status: typeof rawFault.status === 'number' ? rawFault.status : undefined,
+				},
+			};
+		case 'redirect':
+			if (typeof rawFault.to !== 'string') return { error: 'redirect fault needs to' };
+			return {
+				match,
+				fault: {
+					kind: 'redirect',
+					to: rawFault.to,
 					status: typeof rawFault.status === 'number' ? rawFault.status : undefined,
 				},
 			};

@@ -35,7 +35,7 @@ function buildUrl(options: IHttpRequestOptions): URL {
 	return url;
 }
 
-export async function testHttpRequest(options: IHttpRequestOptions): Promise<unknown> {
+export async function testHttpRequest(options: IHttpRequestOptions, hops = 0): Promise<unknown> {
 	const url = buildUrl(options);
 	const method = (options.method ?? 'GET').toUpperCase();
 	const headers: Record<string, string> = {};
@@ -94,6 +94,30 @@ export async function testHttpRequest(options: IHttpRequestOptions): Promise<unk
 		} catch {
 			data = text;
 		}
+	}
+	// Like n8n 2.41 (follow-redirects + its beforeRedirect): follow unless told not to, re-send
+	// Authorization and Basic auth to any origin unless sendCredentialsOnCrossOriginRedirect is
+	// false, keep the body on 307/308, turn a POST into a GET on 301/302/303.
+	const location = responseHeaders.location;
+	const follows = options.disableFollowRedirect !== true && options.maxRedirects !== 0;
+	if (follows && status >= 300 && status < 400 && typeof location === 'string' && hops < 20) {
+		const next = new URL(location, url);
+		const crossOrigin = next.origin !== url.origin;
+		const strip = crossOrigin && options.sendCredentialsOnCrossOriginRedirect === false;
+		const keepBody = status === 307 || status === 308;
+		const nextHeaders: Record<string, unknown> = { ...(options.headers ?? {}) };
+		if (strip) for (const key of Object.keys(nextHeaders)) if (key.toLowerCase() === 'authorization') delete nextHeaders[key];
+		const followed: IHttpRequestOptions = {
+			...options,
+			url: next.href,
+			baseURL: undefined,
+			qs: undefined,
+			headers: nextHeaders as IHttpRequestOptions['headers'],
+			method: keepBody ? options.method : method === 'HEAD' ? 'HEAD' : 'GET',
+			body: keepBody ? options.body : undefined,
+			auth: strip ? undefined : options.auth,
+		};
+		return await testHttpRequest(followed, hops + 1);
 	}
 	const ok = status >= 200 && status < 300;
 	if (!ok && !options.ignoreHttpStatusErrors) throw new HttpStatusError(status, responseHeaders, data);

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { route, type OperationTable } from '../../shared/router';
+import type { SecretOperations } from '../../shared/tool';
 import { createCrmComClient, type CrmComClient } from '../transport';
 import * as accountGet from './account/get.operation';
 import * as accountGroupMembers from './account/getGroupMembers.operation';
@@ -15,6 +16,9 @@ import * as tokenGet from './token/get.operation';
 export const DEFAULT_CONCURRENCY = 5;
 export const MAX_CONCURRENCY = 20;
 
+/** Operations that output a token or secret: never available to an AI agent. */
+export const SECRET_OPERATIONS: SecretOperations = { token: ['get'] };
+
 export const operations: OperationTable<CrmComClient> = {
 	token: { get: tokenGet },
 	contact: { create: contactCreate, get: contactGet, update: contactUpdate },
@@ -27,5 +31,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	return await route(this, operations, (settings) => createCrmComClient(this, { timeoutMs: settings.timeoutMs }), {
 		default: DEFAULT_CONCURRENCY,
 		max: MAX_CONCURRENCY,
-	});
+	}, SECRET_OPERATIONS);
 }

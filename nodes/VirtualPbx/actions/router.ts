@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { route, type OperationTable } from '../../shared/router';
+import type { SecretOperations } from '../../shared/tool';
 import { createPbxClient, type PbxAuthentication, type PbxClient } from '../transport';
 import * as apiRequest from './apiRequest/request.operation';
 import * as createTrusted from './application/createTrusted.operation';
@@ -22,6 +23,9 @@ import * as userGetMe from './user/getMe.operation';
 export const DEFAULT_CONCURRENCY = 5;
 export const MAX_CONCURRENCY = 20;
 
+/** Operations that output a token or secret: never available to an AI agent. */
+export const SECRET_OPERATIONS: SecretOperations = { application: ['createTrusted'] };
+
 export const operations: OperationTable<PbxClient> = {
 	user: { getMe: userGetMe },
 	application: { createTrusted },
@@ -38,5 +42,5 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	return await route(this, operations, (settings) => createPbxClient(this, authentication, { timeoutMs: settings.timeoutMs }), {
 		default: DEFAULT_CONCURRENCY,
 		max: MAX_CONCURRENCY,
-	});
+	}, SECRET_OPERATIONS);
 }
