@@ -62,7 +62,7 @@ export const CRMCOM_DEFAULT_PAGE_SIZE = 50;
 export const CRMCOM_MAX_PAGE_SIZE = 500;
 
 export type CrmComRelease = 'R15' | 'R16.2';
-export type CrmComAuthFailureMode = 'envelope200' | 'http401';
+export type CrmComAuthFailureMode = 'envelope200' | 'http401' | 'http403';
 
 export interface CrmComTokenFailureCodes {
 	missing: string;
@@ -103,6 +103,11 @@ export interface FakeCrmComOptions {
 	includeTotal?: boolean;
 	/** HTTP status for an unknown resource/action (envelope UNKNOWN_METHOD). Default 404. */
 	unknownMethodHttpStatus?: number;
+	/**
+	 * A server cap on list pages below what number_of_results asks (e.g. 50): served silently,
+	 * as a server with a lower limit would. Default: none (up to 500 as asked).
+	 */
+	pageCap?: number;
 	port?: number;
 	/** Clock in epoch milliseconds (default Date.now); lets tests move time. */
 	now?: () => number;
@@ -122,6 +127,7 @@ export interface CrmComSettings {
 	tokenFailureCodes: CrmComTokenFailureCodes;
 	includeTotal: boolean;
 	unknownMethodHttpStatus: number;
+	pageCap: number | undefined;
 }
 
 export type PlacementWhere = 'header' | 'query' | 'body';
@@ -482,6 +488,7 @@ export class FakeCrmCom extends FakeServer {
 			},
 			includeTotal: options.includeTotal ?? false,
 			unknownMethodHttpStatus: options.unknownMethodHttpStatus ?? 404,
+			pageCap: options.pageCap,
 		};
 		const contactCount = options.contactCount ?? 3000;
 		const memberCount = options.groupMemberCount ?? 2500;
@@ -1035,7 +1042,7 @@ export class FakeCrmCom extends FakeServer {
 			bump(this.counts.protectedRefusals, code);
 			json(
 				request.res,
-				s.authFailureMode === 'http401' ? 401 : 200,
+				s.authFailureMode === 'http401' ? 401 : s.authFailureMode === 'http403' ? 403 : 200,
 				crmEnvelope(null, code, message, description),
 			);
 			return undefined;
@@ -1092,7 +1099,7 @@ export class FakeCrmCom extends FakeServer {
 			const value = params.single(name);
 			if (value !== undefined) filters.push([name, value]);
 		}
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		const matches = filters.length
 			? this.contacts.filter((c) => filters.every(([name, value]) => c[name] === value))
 			: this.contacts;
@@ -1161,7 +1168,7 @@ export class FakeCrmCom extends FakeServer {
 		if (scope !== undefined && scope !== 'FULLY_FUNDED' && scope !== 'PARTIALLY_FUNDED') {
 			throw invalidParameter('funding_scope must be FULLY_FUNDED or PARTIALLY_FUNDED');
 		}
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		const account = this.findAccount(field, value);
 		if (!account) throw notFound('Accounts receivable');
 		let members = this.groups.get(account.number) ?? [];
@@ -1170,7 +1177,7 @@ export class FakeCrmCom extends FakeServer {
 	}
 
 	private jobsList(params: Params, request: FakeRequest): void {
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		this.list(request, params, this.jobs, limit, offset);
 	}
 
@@ -1242,9 +1249,14 @@ export class FakeCrmCom extends FakeServer {
 			case 'reset':
 				this.reset();
 				break;
+			case 'pageCap':
+				if (b.n !== null && (typeof b.n !== 'number' || !Number.isInteger(b.n) || b.n < 1))
+					return bad('n must be an integer >= 1, or null');
+				this.settings.pageCap = b.n ?? undefined;
+				break;
 			case 'authFailureMode':
-				if (b.mode !== 'envelope200' && b.mode !== 'http401')
-					return bad('mode must be envelope200 or http401');
+				if (b.mode !== 'envelope200' && b.mode !== 'http401' && b.mode !== 'http403')
+					return bad('mode must be envelope200, http401 or http403');
 				this.settings.authFailureMode = b.mode;
 				break;
 			default: {
@@ -1329,7 +1341,7 @@ class Params {
 		return [field as F, value];
 	}
 
-	paging(): { limit: number; offset: number } {
+	paging(cap?: number): { limit: number; offset: number } {
 		const count = this.single('number_of_results');
 		const offsetRaw = this.single('offset');
 		let limit = CRMCOM_DEFAULT_PAGE_SIZE;
@@ -1351,7 +1363,7 @@ class Params {
 			if (!/^\d+$/.test(offsetRaw)) throw invalidParameter('offset must be an integer >= 0');
 			offset = Number(offsetRaw);
 		}
-		return { limit, offset };
+		return { limit: cap === undefined ? limit : Math.min(limit, cap), offset };
 	}
 
 	/** Keep only the `fields_set` fields (all when absent). */
