@@ -61,6 +61,8 @@ export interface VendorResponse {
 	attempts?: number;
 	/** Set when the vendor asked to wait longer than the client is willing to. */
 	retryAfterMs?: number;
+	/** True when a new token was obtained for this request after the vendor refused the old one. */
+	renewed?: boolean;
 }
 
 /** What the client must know about one vendor and its credential type. */
@@ -79,7 +81,12 @@ export interface VendorProfile {
 	expiresAt?(credentials: ICredentialDataDecryptedObject): number | undefined;
 	/** True when the stored token was obtained with inputs the user has edited since. */
 	inputsChanged?(credentials: ICredentialDataDecryptedObject): boolean;
-	/** True when this answer means "your token was refused". Default: HTTP 401. */
+	/**
+	 * True when this answer means "your token was refused". Default: HTTP 401, or 403 (vendors
+	 * answer a dead token with either). A 403 whose message does not speak of the token may also
+	 * be a permission refusal: the client renews on such a 403 once per run only, so a permission
+	 * problem costs at most one renewal, never a loop.
+	 */
 	isAuthFailure?(response: VendorResponse): boolean;
 	/** Values that must never appear in a message (keys, secrets, tokens). */
 	secrets(credentials: ICredentialDataDecryptedObject): unknown[];
@@ -147,6 +154,23 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 	return Math.max(0, date - now);
 }
 
+/** Words of a refusal that speaks of the token itself (not of a permission). */
+const TOKEN_WORDS = /token|expired|session|unauthori[sz]ed|not authenticated|authenticat|credential|sign(ed)? ?in|log(ged)? ?in/i;
+
+/**
+ * True when a 403 answer speaks of the token ("Access token is invalid or expired"): renewed on
+ * every request like a 401. Any other 403 may be a permission refusal.
+ */
+export function forbiddenSpeaksOfToken(response: VendorResponse): boolean {
+	const said = vendorMessage(response.body) ?? (typeof response.body === 'string' ? response.body : '');
+	return TOKEN_WORDS.test(said);
+}
+
+/** The default rule for a refused token: 401, or 403. */
+export function defaultIsAuthFailure(response: VendorResponse): boolean {
+	return response.statusCode === 401 || response.statusCode === 403;
+}
+
 export class VendorClient {
 	private credentials?: ICredentialDataDecryptedObject;
 	private loading?: Promise<ICredentialDataDecryptedObject>;
@@ -156,6 +180,8 @@ export class VendorClient {
 	private renewal?: Promise<void>;
 	private renewalError?: NodeApiError | NodeOperationError;
 	private pauseUntil = 0;
+	/** A 403 that does not speak of the token has already cost one renewal in this run. */
+	private forbiddenRenewalSpent = false;
 	private readonly lanes = new Map<string, Promise<void>>();
 	private readonly options: Required<ClientOptions>;
 
@@ -273,9 +299,13 @@ export class VendorClient {
 		let message: string;
 		let description: string | undefined = hint;
 		const auth = this.isAuthFailure(response);
-		if (auth) {
+		if (auth && response.renewed === false) {
+			// A bare 403 after this run already tried a new token for one: a permission refusal.
+			message = `${vendor} refused ${what} (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
+			description ??= `A new access token was already tried in this run and did not help, so this is most likely a permission: check that the ${vendor} user behind the credential may use this call, or reconnect the credential (open it and save it again) if its access was revoked.`;
+		} else if (auth) {
 			message = `${vendor} refused the access token for ${what} even after a new one was obtained (${statusLabel(response.statusCode)})${said ? `: ${said}` : ''}`;
-			description ??= `The credential works for signing in but not for this call: check that the ${vendor} account behind the credential may use it.`;
+			description ??= `The credential works for signing in but not for this call: check that the ${vendor} user behind the credential may use it (its permissions), or reconnect the credential (open it and save it again) if its access was revoked.`;
 		} else if (response.retryAfterMs !== undefined) {
 			message = `${vendor} answered ${what} with ${statusLabel(response.statusCode)} and asked to wait ${Math.round(response.retryAfterMs / 1000)} s, longer than this node waits (${Math.round(this.options.maxRetryAfterMs / 1000)} s)${said ? `: ${said}` : ''}`;
 			description ??= 'The vendor is limiting requests: run the workflow again later.';
@@ -305,7 +335,19 @@ export class VendorClient {
 	isAuthFailure(response: VendorResponse): boolean {
 		return this.profile.isAuthFailure
 			? this.profile.isAuthFailure(response)
-			: response.statusCode === 401;
+			: defaultIsAuthFailure(response);
+	}
+
+	/**
+	 * Whether a refused answer is worth a new token: always for a refusal that is surely about the
+	 * token (401, an error envelope, a 403 that speaks of the token); for a bare 403 (perhaps a
+	 * permission refusal) only the first time in this run.
+	 */
+	private worthRenewing(response: VendorResponse): boolean {
+		if (response.statusCode !== 403 || forbiddenSpeaksOfToken(response)) return true;
+		if (this.forbiddenRenewalSpent) return false;
+		this.forbiddenRenewalSpent = true;
+		return true;
 	}
 
 	private isIdempotent(request: IHttpRequestOptions, options: SendOptions): boolean {
@@ -336,13 +378,20 @@ export class VendorClient {
 				}
 				throw await this.wrapFailure(error, options, code);
 			}
-			if (this.profile.tokenProperty && this.isAuthFailure(response) && !renewedForThisRequest) {
+			if (
+				this.profile.tokenProperty &&
+				!renewedForThisRequest &&
+				this.isAuthFailure(response) &&
+				this.worthRenewing(response)
+			) {
 				// The token was refused: renew once (shared with every request that saw the same
 				// token refused) and send this request again.
 				renewedForThisRequest = true;
 				this.markStale(generation);
 				continue;
 			}
+			if (renewedForThisRequest) response = { ...response, renewed: true };
+			else if (this.profile.tokenProperty && this.isAuthFailure(response)) response = { ...response, renewed: false };
 			const status = response.statusCode;
 			const attempts = retries + limitedRetries + 1;
 			if ((status === 429 || status === 503) && limitedRetries < this.options.maxRateLimitRetries) {
@@ -525,17 +574,32 @@ export class VendorClient {
 			)) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
 			return { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body };
 		}
-		// OAuth2: n8n refreshes on its own when a request throws 401, so let errors throw and
-		// turn an HTTP error back into an answer here.
+		// OAuth2: n8n refreshes on its own when a request throws one of `tokenExpiredStatusCode`
+		// (then resends once), so let errors throw and turn an HTTP error back into an answer here.
+		// A 403 counts as a refused token too, until one 403 has survived a refresh in this run
+		// (then it is a permission refusal, and further 403s cost no refresh).
+		const forbiddenRefreshes = !this.forbiddenRenewalSpent;
 		const outcome = await this.ctx.helpers.httpRequestWithAuthentication
-			.call(this.ctx, this.profile.credentialType, options)
+			.call(this.ctx, this.profile.credentialType, options, {
+				oauth2: { tokenExpiredStatusCode: forbiddenRefreshes ? [401, 403] : 401 },
+			})
 			.then(
 				(full: { statusCode: number; headers: Record<string, unknown>; body: unknown }) => ({
 					response: { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body },
 				}),
 				(error: unknown) => ({ error, response: responseOf(error) }),
 			);
-		if (outcome.response) return outcome.response;
+		if (outcome.response) {
+			const status = outcome.response.statusCode;
+			if (status === 401 || status === 403) {
+				// n8n refreshed and resent for a 401 (and a 403 when asked to): the answer is the
+				// resent request's.
+				const renewed = status === 401 || forbiddenRefreshes;
+				if (status === 403 && forbiddenRefreshes) this.forbiddenRenewalSpent = true;
+				return { ...outcome.response, renewed };
+			}
+			return outcome.response;
+		}
 		throw (outcome as { error: unknown }).error;
 	}
 

@@ -75,6 +75,8 @@ export interface FakeB2CopyOptions {
 	includeExpiry?: boolean;
 	/** PENDING answers per request_id before SUCCESS (or a scripted ERROR). */
 	feePendingPolls?: number;
+	/** The status a dead, unknown or missing access token gets: 401 (default) or 403. */
+	deadTokenStatus?: 401 | 403;
 	port?: number;
 	/** Clock in epoch milliseconds (default Date.now); lets tests move time. */
 	now?: () => number;
@@ -90,6 +92,7 @@ export interface B2CopySettings {
 	includeExpiry: boolean;
 	feePendingPolls: number;
 	admins: Record<string, { allowedIps: string[] }>;
+	deadTokenStatus: 401 | 403;
 }
 
 export interface B2CopyCounters {
@@ -173,6 +176,7 @@ export class FakeB2Copy extends FakeServer {
 			includeExpiry: options.includeExpiry ?? true,
 			feePendingPolls: options.feePendingPolls ?? 2,
 			admins: { ...options.admins },
+			deadTokenStatus: options.deadTokenStatus ?? 401,
 		};
 	}
 
@@ -534,10 +538,11 @@ export class FakeB2Copy extends FakeServer {
 	private handleProtected(request: FakeRequest, next: (adminId: string) => void): void {
 		this.counts.protectedRequests++;
 		const token = parseBearer(request.headers);
-		const headers = { 'www-authenticate': 'Bearer' };
+		const status = this.settings.deadTokenStatus;
+		const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : {};
 		const refuse = (code: string, message: string): void => {
 			this.counts.refusals[code] = (this.counts.refusals[code] ?? 0) + 1;
-			json(request.res, 401, { code, message }, headers);
+			json(request.res, status, { code, message }, headers);
 		};
 		if (token === undefined) return refuse('missing_access_token', 'Missing access token');
 		const record = this.accessTokens.get(token);

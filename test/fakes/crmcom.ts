@@ -80,7 +80,7 @@ export type CrmComListMethodMode = 'present' | 'http404' | 'envelope200';
 export type CrmComNotFoundShape = 'envelope200' | 'http404' | 'okEmpty';
 /** Highest N of udf_string_N, udf_float_N, udf_date_N. */
 export const CRMCOM_UDF_COUNT = 20;
-export type CrmComAuthFailureMode = 'envelope200' | 'http401';
+export type CrmComAuthFailureMode = 'envelope200' | 'http401' | 'http403';
 
 export interface CrmComTokenFailureCodes {
 	missing: string;
@@ -127,6 +127,11 @@ export interface FakeCrmComOptions {
 	notFoundShape?: CrmComNotFoundShape;
 	/** Default 'off'. */
 	writeFailure?: CrmComWriteFailureMode;
+	/**
+	 * A server cap on list pages below what number_of_results asks (e.g. 50): served silently,
+	 * as a server with a lower limit would. Default: none (up to 500 as asked).
+	 */
+	pageCap?: number;
 	port?: number;
 	/** Clock in epoch milliseconds (default Date.now); lets tests move time. */
 	now?: () => number;
@@ -149,6 +154,7 @@ export interface CrmComSettings {
 	contactListMethod: CrmComListMethodMode;
 	notFoundShape: CrmComNotFoundShape;
 	writeFailure: CrmComWriteFailureMode;
+	pageCap: number | undefined;
 }
 
 export type PlacementWhere = 'header' | 'query' | 'body';
@@ -534,6 +540,7 @@ export class FakeCrmCom extends FakeServer {
 			contactListMethod: options.contactListMethod ?? 'present',
 			notFoundShape: options.notFoundShape ?? 'envelope200',
 			writeFailure: options.writeFailure ?? 'off',
+			pageCap: options.pageCap,
 		};
 		const contactCount = options.contactCount ?? 3000;
 		const memberCount = options.groupMemberCount ?? 2500;
@@ -1112,7 +1119,7 @@ export class FakeCrmCom extends FakeServer {
 			bump(this.counts.protectedRefusals, code);
 			json(
 				request.res,
-				s.authFailureMode === 'http401' ? 401 : 200,
+				s.authFailureMode === 'http401' ? 401 : s.authFailureMode === 'http403' ? 403 : 200,
 				crmEnvelope(null, code, message, description),
 			);
 			return undefined;
@@ -1174,7 +1181,7 @@ export class FakeCrmCom extends FakeServer {
 			const value = params.single(name);
 			if (value !== undefined) filters.push([name, value]);
 		}
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		const matches = filters.length
 			? this.contacts.filter((c) => filters.every(([name, value]) => c[name] === value))
 			: this.contacts;
@@ -1315,7 +1322,7 @@ export class FakeCrmCom extends FakeServer {
 		if (scope !== undefined && scope !== 'FULLY_FUNDED' && scope !== 'PARTIALLY_FUNDED') {
 			throw invalidParameter('funding_scope must be FULLY_FUNDED or PARTIALLY_FUNDED');
 		}
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		const account = this.findAccount(field, value);
 		if (!account) throw notFound('Accounts receivable');
 		let members = this.groups.get(account.number) ?? [];
@@ -1324,7 +1331,7 @@ export class FakeCrmCom extends FakeServer {
 	}
 
 	private jobsList(params: Params, request: FakeRequest): void {
-		const { limit, offset } = params.paging();
+		const { limit, offset } = params.paging(this.settings.pageCap);
 		this.list(request, params, this.jobs, limit, offset);
 	}
 
@@ -1399,9 +1406,14 @@ export class FakeCrmCom extends FakeServer {
 			case 'reset':
 				this.reset();
 				break;
+			case 'pageCap':
+				if (b.n !== null && (typeof b.n !== 'number' || !Number.isInteger(b.n) || b.n < 1))
+					return bad('n must be an integer >= 1, or null');
+				this.settings.pageCap = b.n ?? undefined;
+				break;
 			case 'authFailureMode':
-				if (b.mode !== 'envelope200' && b.mode !== 'http401')
-					return bad('mode must be envelope200 or http401');
+				if (b.mode !== 'envelope200' && b.mode !== 'http401' && b.mode !== 'http403')
+					return bad('mode must be envelope200, http401 or http403');
 				this.settings.authFailureMode = b.mode;
 				break;
 			case 'writeFailure':
@@ -1521,7 +1533,7 @@ class Params {
 		return [field as F, value];
 	}
 
-	paging(): { limit: number; offset: number } {
+	paging(cap?: number): { limit: number; offset: number } {
 		const count = this.single('number_of_results');
 		const offsetRaw = this.single('offset');
 		let limit = CRMCOM_DEFAULT_PAGE_SIZE;
@@ -1543,7 +1555,7 @@ class Params {
 			if (!/^\d+$/.test(offsetRaw)) throw invalidParameter('offset must be an integer >= 0');
 			offset = Number(offsetRaw);
 		}
-		return { limit, offset };
+		return { limit: cap === undefined ? limit : Math.min(limit, cap), offset };
 	}
 
 	/** Keep only the `fields_set` fields (all when absent). */

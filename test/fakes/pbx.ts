@@ -179,6 +179,17 @@ export interface FakePbxOptions {
 	statsRetryAfterSec?: number;
 	/** Default 10. */
 	maxSubscriptionsPerExtension?: number;
+	/**
+	 * The status a dead, unknown or missing access token gets: 401 (default, with
+	 * `WWW-Authenticate: Bearer`) or 403 with "Access token is invalid or expired" (which of the
+	 * two the PBX uses is unknown).
+	 */
+	deadTokenStatus?: 401 | 403;
+	/**
+	 * A server cap on list pages (call history, records, extensions) below what per_page asks,
+	 * e.g. 50: served silently, pages numbered by the size served. Default: none.
+	 */
+	pageCap?: number;
 	/** Timeout of each webhook POST made by fireEvent / fireRaw, default 5000 ms. */
 	deliveryTimeoutMs?: number;
 	port?: number;
@@ -203,6 +214,8 @@ export interface PbxSettings {
 	statsRetryAfterSec: number | undefined;
 	maxSubscriptionsPerExtension: number;
 	deliveryTimeoutMs: number;
+	deadTokenStatus: 401 | 403;
+	pageCap: number | undefined;
 	/** true: /oauth/authorize redirects with error=access_denied (the user clicked "Deny"). */
 	denyAuthorization: boolean;
 }
@@ -437,6 +450,8 @@ export class FakePbx extends FakeServer {
 			statsRetryAfterSec: options.statsRetryAfterSec,
 			maxSubscriptionsPerExtension: options.maxSubscriptionsPerExtension ?? 10,
 			deliveryTimeoutMs: options.deliveryTimeoutMs ?? 5000,
+			deadTokenStatus: options.deadTokenStatus ?? 401,
+			pageCap: options.pageCap,
 			denyAuthorization: false,
 		};
 		this.user = {
@@ -1238,6 +1253,8 @@ export class FakePbx extends FakeServer {
 		const bearer = parseBearer(request.headers);
 		const refuse = (message: string): never => {
 			this.counts.apiUnauthorized++;
+			if (this.settings.deadTokenStatus === 403)
+				throw new ApiRefusal(403, 'Access token is invalid or expired');
 			throw new ApiRefusal(401, message, { 'www-authenticate': 'Bearer' });
 		};
 		if (bearer === undefined) return refuse('Authentication credentials were not provided');
@@ -1359,11 +1376,12 @@ export class FakePbx extends FakeServer {
 		const rawPage = this.single(query, 'page');
 		const rawPer = this.single(query, 'per_page');
 		const page = rawPage === undefined ? 1 : Number(rawPage);
-		const perPage = rawPer === undefined ? PBX_DEFAULT_PER_PAGE : Number(rawPer);
+		const asked = rawPer === undefined ? PBX_DEFAULT_PER_PAGE : Number(rawPer);
+		const perPage = this.settings.pageCap === undefined ? asked : Math.min(asked, this.settings.pageCap);
 		if (!/^\d+$/.test(rawPage ?? '1') || !Number.isSafeInteger(page) || page < 1) {
 			throw new ApiRefusal(400, 'page must be a positive integer');
 		}
-		if (!/^\d+$/.test(rawPer ?? '1') || perPage < 1 || perPage > PBX_MAX_PER_PAGE) {
+		if (!/^\d+$/.test(rawPer ?? '1') || asked < 1 || asked > PBX_MAX_PER_PAGE) {
 			throw new ApiRefusal(400, `per_page must be an integer between 1 and ${PBX_MAX_PER_PAGE}`);
 		}
 		return { page, perPage };
@@ -1647,6 +1665,14 @@ export class FakePbx extends FakeServer {
 			case 'expireTokensAfter':
 				if (!isCount(b.n, 0)) return json(res, 400, { message: 'n must be an integer >= 0' });
 				this.expireTokensAfter(b.n);
+				break;
+			case 'deadTokenStatus':
+				if (b.status !== 401 && b.status !== 403) return json(res, 400, { message: 'status must be 401 or 403' });
+				this.settings.deadTokenStatus = b.status;
+				break;
+			case 'pageCap':
+				if (b.n !== null && !isCount(b.n, 1)) return json(res, 400, { message: 'n must be an integer >= 1, or null' });
+				this.settings.pageCap = (b.n as number | null) ?? undefined;
 				break;
 			case 'revokeRefreshTokens':
 				this.revokeRefreshTokens();

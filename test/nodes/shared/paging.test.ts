@@ -1,0 +1,185 @@
+/**
+ * The pager never takes a server cap for the end of a list: an empty page ends it; a short page
+ * only when shorter than what the server has shown it will return. Driven as a pure function and
+ * through the nodes against fakes that cap pages below the asked size.
+ */
+import type { INodeExecutionData } from 'n8n-workflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
+import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
+import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
+import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
+import { collectByOffset, collectByPageNumber, isLastPage } from '../../../nodes/shared/paging';
+import { CRMCOM_GROUPS, CRMCOM_PATHS } from '../../fakes/crmcom';
+import { PBX_PATHS } from '../../fakes/pbx';
+import { createExecuteContext, credentialStore } from '../../support/context';
+import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
+import { pbxFixture, type PbxFixture } from '../../support/pbx';
+
+const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** A list of `total` rows served `cap` at a time at most; pages numbered by the size served or asked. */
+function offsetServer(total: number, cap: number) {
+	const asks: Array<[number, number]> = [];
+	const fetch = async (offset: number, size: number) => {
+		asks.push([offset, size]);
+		return rows(total).slice(offset, offset + Math.min(size, cap));
+	};
+	return { asks, fetch };
+}
+
+function pageServer(total: number, cap: number, numberBy: 'served' | 'asked') {
+	const asks: Array<[number, number]> = [];
+	const fetch = async (page: number, perPage: number) => {
+		asks.push([page, perPage]);
+		const served = Math.min(perPage, cap);
+		const start = (page - 1) * (numberBy === 'served' ? served : perPage);
+		return rows(total).slice(start, start + served);
+	};
+	return { asks, fetch };
+}
+
+describe('isLastPage', () => {
+	it.each([
+		[0, 100, 0, true],
+		[0, 100, 100, true],
+		[50, 100, 0, false],
+		[50, 100, 50, false],
+		[30, 100, 50, true],
+		[100, 100, 100, false],
+		[99, 100, 100, true],
+	])('got %i, asked %i, shown %i → %s', (got, asked, shown, last) => {
+		expect(isLastPage(got, asked, shown)).toBe(last);
+	});
+});
+
+describe('collectByOffset', () => {
+	it.each([
+		[2500, 50],
+		[2500, 100],
+		[2500, 7],
+		[7, 100],
+		[0, 100],
+		[100, 100],
+		[150, 50],
+	])('Return All of %i rows, server cap %i: every row once, in order', async (total, cap) => {
+		const server = offsetServer(total, cap);
+		const out = await collectByOffset(server.fetch, { returnAll: true, limit: 0, pageSize: 100 });
+		expect(out).toEqual(rows(total));
+	});
+
+	it('Limit 120 with a cap of 50: exactly 120, in three requests', async () => {
+		const server = offsetServer(2500, 50);
+		const out = await collectByOffset(server.fetch, { returnAll: false, limit: 120, pageSize: 100 });
+		expect(out).toEqual(rows(120));
+		expect(server.asks).toEqual([
+			[0, 100],
+			[50, 70],
+			[100, 20],
+		]);
+	});
+
+	it('a vendor that ignores offset stops at maxPages', async () => {
+		const out = await collectByOffset(async () => rows(100), { returnAll: true, limit: 0, pageSize: 100, maxPages: 3 });
+		expect(out).toHaveLength(300);
+	});
+});
+
+describe('collectByPageNumber', () => {
+	for (const numberBy of ['served', 'asked'] as const) {
+		it.each([
+			[2500, 50],
+			[2500, 100],
+			[2500, 30],
+			[7, 100],
+			[0, 100],
+			[200, 100],
+		])(`Return All of %i rows, cap %i, pages numbered by the size ${numberBy}: every row once`, async (total, cap) => {
+			const server = pageServer(total, cap, numberBy);
+			const out = await collectByPageNumber(server.fetch, { returnAll: true, limit: 0, pageSize: 100 });
+			expect(out).toEqual(rows(total));
+		});
+	}
+
+	it('after a capped first page, later pages are asked at the served size', async () => {
+		const server = pageServer(120, 50, 'asked');
+		await collectByPageNumber(server.fetch, { returnAll: true, limit: 0, pageSize: 100 });
+		expect(server.asks).toEqual([
+			[1, 100],
+			[2, 50],
+			[3, 50],
+		]);
+	});
+
+	it('Limit 70 with a cap of 50: exactly 70', async () => {
+		const server = pageServer(2500, 50, 'served');
+		expect(await collectByPageNumber(server.fetch, { returnAll: false, limit: 70, pageSize: 100 })).toEqual(rows(70));
+	});
+});
+
+describe('through the nodes, against fakes with a 50-row cap', () => {
+	let crm: CrmComFixture;
+	let pbx: PbxFixture;
+	beforeAll(async () => {
+		crm = await crmcomFixture({ pageCap: 50 });
+		pbx = await pbxFixture({ pageCap: 50, callCount: 230 });
+	});
+	afterAll(async () => {
+		await crm.fake.close();
+		await pbx.fake.close();
+	});
+
+	async function crmRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
+		const ctx = createExecuteContext({ store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });
+		return (await new CrmCom().execute.call(ctx))[0];
+	}
+	async function pbxRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
+		const ctx = createExecuteContext({
+			store: credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials),
+			params: { authentication: 'trustedApp', ...params },
+			items: [{}],
+		});
+		return (await new VirtualPbx().execute.call(ctx))[0];
+	}
+
+	it('CRM.COM Get Group Members, Return All: all 2,500, unique, in order', async () => {
+		crm.fake.clearLog();
+		const output = await crmRun({ resource: 'account', operation: 'getGroupMembers', identifyBy: 'number', identifierValue: CRMCOM_GROUPS.big, returnAll: true });
+		expect(output).toHaveLength(2500);
+		expect(new Set(output.map((o) => o.json.id)).size).toBe(2500);
+		expect(output[2499].json.number).toBe('AR002500');
+		expect(crm.fake.requestsTo(CRMCOM_PATHS.groupMembers).length).toBe(51);
+	});
+
+	it('CRM.COM Job → Get Many, Return All: all 1,234', async () => {
+		const output = await crmRun({ resource: 'job', operation: 'getMany', returnAll: true });
+		expect(output).toHaveLength(1234);
+		expect(new Set(output.map((o) => o.json.id)).size).toBe(1234);
+	});
+
+	it('PBX Recording → Get Many and Call History → Get Many, Return All: every row', async () => {
+		const calls = pbx.fake.allCalls();
+		const window = { start: '2000-01-01T00:00:00Z', end: '' };
+		const history = await pbxRun({ resource: 'callHistory', operation: 'getMany', ...window, returnAll: true, order: 'asc' });
+		expect(history).toHaveLength(calls.length);
+		expect(new Set(history.map((o) => o.json.call_uuid)).size).toBe(calls.length);
+		const records = calls.flatMap((c) => c.cdr);
+		const recordings = await pbxRun({ resource: 'recording', operation: 'getMany', ...window, returnAll: true });
+		expect(recordings).toHaveLength(records.length);
+		expect(records.length).toBeGreaterThan(100);
+	});
+
+	it('PBX Extension → Get Many with a cap of 2: all 6 extensions', async () => {
+		pbx.fake.settings.pageCap = 2;
+		pbx.fake.clearLog();
+		try {
+			const output = await pbxRun({ resource: 'extension', operation: 'getMany', returnAll: true });
+			expect(output).toHaveLength(6);
+			expect(new Set(output.map((o) => o.json.id)).size).toBe(6);
+			expect(pbx.fake.requestsTo(`${PBX_PATHS.api}/client/${pbx.fake.user.client_id}/extension/`).length).toBe(4);
+		} finally {
+			pbx.fake.settings.pageCap = 50;
+		}
+	});
+});
