@@ -14,5 +14,7 @@ export default defineConfig({
 		exclude: ['test/n8n/**', 'node_modules/**'],
 		testTimeout: 20_000,
 		hookTimeout: 30_000,
+		// Single-process tests: no jittered wait before renewals (test/support/setup.ts).
+		setupFiles: ['test/support/setup.ts'],
 	},
 });

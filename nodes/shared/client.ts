@@ -133,6 +133,27 @@ const DEFAULTS: Required<ClientOptions> = {
 
 /** Renew a little before the stored expiry, so a token does not die on its way. */
 export const EXPIRY_MARGIN_MS = 30_000;
+/**
+ * Each client adds a random part of up to this much to the margin, so executions (and worker
+ * processes) that share a credential do not all decide to renew at the same instant: the first
+ * one renews and persists, the others find its token when they re-check the store.
+ */
+export const EXPIRY_MARGIN_JITTER_MS = 30_000;
+/**
+ * Before obtaining a token, a client whose token is missing, expired or refused waits a random
+ * time of up to this much and reads the credential store again: in a burst (many executions,
+ * several workers) the first one's token reaches the store and the others adopt it.
+ */
+export const RENEWAL_JITTER_MS = 2_500;
+
+/**
+ * The waits above, as one settings object (not state: no token is kept here). Unit tests that
+ * run thousands of single-process renewals shorten them; n8n always runs with the defaults.
+ */
+export const renewalTiming = {
+	marginJitterMs: EXPIRY_MARGIN_JITTER_MS,
+	renewalJitterMs: RENEWAL_JITTER_MS,
+};
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
@@ -178,6 +199,9 @@ export class VendorClient {
 	private generation = 0;
 	private staleGeneration = -1;
 	private renewal?: Promise<void>;
+	/** The generation whose renewal already re-checked the store (see recheckStore). */
+	private recheckedGeneration = -1;
+	private readonly marginMs = EXPIRY_MARGIN_MS + Math.floor(Math.random() * renewalTiming.marginJitterMs);
 	private renewalError?: NodeApiError | NodeOperationError;
 	private pauseUntil = 0;
 	/** A 403 that does not speak of the token has already cost one renewal in this run. */
@@ -187,6 +211,8 @@ export class VendorClient {
 
 	/** How many token renewals this client caused (for logs and tests). */
 	renewals = 0;
+	/** How many times this client took a token another execution had stored (for tests). */
+	adoptions = 0;
 
 	constructor(
 		private readonly ctx: RequestContext,
@@ -440,10 +466,66 @@ export class VendorClient {
 		if (!property) return false;
 		if (this.staleGeneration === this.generation) return true;
 		if (this.changedInputs) return true;
-		const token = credentials[property];
-		if (typeof token !== 'string' || token === '') return true;
+		return !this.isFresh(credentials);
+	}
+
+	/** A token is there and its stored expiry (if known) is not within the margin. */
+	private isFresh(credentials: ICredentialDataDecryptedObject): boolean {
+		const token = credentials[this.profile.tokenProperty as string];
+		if (typeof token !== 'string' || token === '') return false;
 		const expiresAt = this.profile.expiresAt?.(credentials);
-		return expiresAt !== undefined && expiresAt - EXPIRY_MARGIN_MS <= Date.now();
+		return expiresAt === undefined || expiresAt - this.marginMs > Date.now();
+	}
+
+	/**
+	 * Before renewing, read the credential again from n8n's store (`getCredentials` reads the
+	 * database on every call): another execution, perhaps on another worker process, may have
+	 * renewed since this run read it. A stored token that differs from ours, is fresh and was
+	 * obtained with the current inputs is adopted instead of renewing. When the store has nothing
+	 * better, wait a random moment (a burst of executions that all lack a token then finds the
+	 * first one's token instead of each obtaining its own) and read once more. Whatever is read
+	 * last becomes our copy, so a renewal starts from the newest stored refresh token and never
+	 * sends one another execution has already rotated (unless both renew inside the same moment:
+	 * n8n offers community packages no cross-process lock; see docs/scaling.md).
+	 */
+	private async recheckStore(current: ICredentialDataDecryptedObject): Promise<void> {
+		const property = this.profile.tokenProperty as string;
+		const ours = current[property];
+		const startGeneration = this.generation;
+		let done!: () => void;
+		this.renewal = new Promise<void>((resolve) => (done = resolve));
+		try {
+			for (let round = 0; round < 2; round++) {
+				if (round > 0 && renewalTiming.renewalJitterMs > 0) {
+					await sleep(Math.floor(Math.random() * renewalTiming.renewalJitterMs));
+				}
+				const stored = await this.readStore();
+				if (stored === undefined) return;
+				const inputsChanged = this.profile.inputsChanged?.(stored) ?? false;
+				if (stored[property] !== ours && !inputsChanged && this.isFresh(stored)) {
+					this.adoptions++;
+					this.adopt(stored);
+					return;
+				}
+				// Nothing better: keep the newest stored state (refresh token, fingerprint) so a
+				// renewal starts from it; our refused or missing token stays marked as needing one.
+				this.credentials = { ...stored, [property]: ours ?? '' };
+				this.changedInputs = inputsChanged;
+			}
+		} finally {
+			if (this.generation === startGeneration) this.recheckedGeneration = startGeneration;
+			this.renewal = undefined;
+			done();
+		}
+	}
+
+	/** The credential as stored now, or undefined when it cannot be read (renew as before). */
+	private async readStore(): Promise<ICredentialDataDecryptedObject | undefined> {
+		try {
+			return { ...(await this.ctx.getCredentials(this.profile.credentialType)) };
+		} catch {
+			return undefined;
+		}
 	}
 
 	private async sendOnce(
@@ -459,6 +541,10 @@ export class VendorClient {
 			}
 			if (this.renewalError !== undefined) throw this.renewalError;
 			if (!this.needsRenewal(credentials)) return await this.raw(request, credentials, options.what);
+			if (this.recheckedGeneration !== this.generation) {
+				await this.recheckStore(credentials);
+				continue;
+			}
 			return await this.renewWith(request, credentials, options);
 		}
 	}
