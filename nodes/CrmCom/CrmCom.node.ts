@@ -99,7 +99,7 @@ export class CrmCom implements INodeType {
 			...jobGetMany.description,
 			...tokenGet.description,
 			...apiRequest.description,
-			optionsCollection('CRM.COM', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }),
+			optionsCollection('CRM.COM', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }, { '/resource': ['contact', 'account', 'job'] }),
 		],
 	};
 

@@ -166,7 +166,10 @@ export class VirtualPbx implements INodeType {
 			...subscriptionGetMany.description,
 			...subscriptionDelete.description,
 			...apiRequest.description,
-			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }),
+			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }, {
+				'/resource': ['call', 'extension', 'recording', 'user', 'eventSubscription'],
+				'/operation': ['get', 'getMany', 'getUrl', 'getMe'],
+			}),
 		],
 	};
 

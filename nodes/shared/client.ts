@@ -49,6 +49,7 @@ import {
 	statusLabel,
 	vendorMessage,
 } from './errors';
+import { reuseKey, type RequestReuse } from './reuse';
 
 export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
 
@@ -161,6 +162,9 @@ export class VendorClient {
 	/** How many token renewals this client caused (for logs and tests). */
 	renewals = 0;
 
+	/** Set by the router for operations whose identical lookups are sent once per run (reuse.ts). */
+	reuse?: RequestReuse;
+
 	constructor(
 		private readonly ctx: RequestContext,
 		readonly profile: VendorProfile,
@@ -215,6 +219,12 @@ export class VendorClient {
 	 * retries. Throws a NodeApiError only when no answer could be had (network, renewal failed).
 	 */
 	async send(request: IHttpRequestOptions, options: SendOptions): Promise<VendorResponse> {
+		const key = this.reuse ? reuseKey(request) : undefined;
+		if (key !== undefined && this.reuse) return await this.reuse.run(key, async () => await this.sendShared(request, options));
+		return await this.sendShared(request, options);
+	}
+
+	private async sendShared(request: IHttpRequestOptions, options: SendOptions): Promise<VendorResponse> {
 		if (!options.lane) return await this.sendWithRetries(request, options);
 		const previous = this.lanes.get(options.lane) ?? Promise.resolve();
 		let release!: () => void;
