@@ -112,7 +112,7 @@ export class CrmCom implements INodeType {
 			...tokenGet.description,
 			...apiRequest.description,
 			allowWritesProperty('CRM.COM'),
-			optionsCollection('CRM.COM', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }),
+			optionsCollection('CRM.COM', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['token'] }, { '/resource': ['contact', 'account', 'job'] }),
 		],
 	};
 

@@ -179,7 +179,10 @@ export class VirtualPbx implements INodeType {
 			...subscriptionDelete.description,
 			...apiRequest.description,
 			allowWritesProperty('the PBX'),
-			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }),
+			optionsCollection('the PBX', DEFAULT_CONCURRENCY, MAX_CONCURRENCY, undefined, { resource: ['application'] }, {
+				'/resource': ['call', 'extension', 'recording', 'user', 'eventSubscription'],
+				'/operation': ['get', 'getMany', 'getUrl', 'getMe'],
+			}),
 		],
 	};
 

@@ -50,6 +50,7 @@ import {
 	vendorMessage,
 } from './errors';
 import { NO_REDIRECTS, RedirectRefusedError, decideRedirect, redirectMessage } from './redirect';
+import { reuseKey, type RequestReuse } from './reuse';
 
 export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
 
@@ -214,6 +215,9 @@ export class VendorClient {
 	/** How many times this client took a token another execution had stored (for tests). */
 	adoptions = 0;
 
+	/** Set by the router for operations whose identical lookups are sent once per run (reuse.ts). */
+	reuse?: RequestReuse;
+
 	constructor(
 		private readonly ctx: RequestContext,
 		readonly profile: VendorProfile,
@@ -268,6 +272,12 @@ export class VendorClient {
 	 * retries. Throws a NodeApiError only when no answer could be had (network, renewal failed).
 	 */
 	async send(request: IHttpRequestOptions, options: SendOptions): Promise<VendorResponse> {
+		const key = this.reuse ? reuseKey(request) : undefined;
+		if (key !== undefined && this.reuse) return await this.reuse.run(key, async () => await this.sendShared(request, options));
+		return await this.sendShared(request, options);
+	}
+
+	private async sendShared(request: IHttpRequestOptions, options: SendOptions): Promise<VendorResponse> {
 		if (!options.lane) return await this.sendWithRetries(request, options);
 		const previous = this.lanes.get(options.lane) ?? Promise.resolve();
 		let release!: () => void;

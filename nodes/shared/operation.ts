@@ -15,11 +15,18 @@ export interface Operation<Client> {
 	execute(this: IExecuteFunctions, client: Client, itemIndex: number): Promise<ItemResult>;
 	/** Whether several items may run at once (false: one after the other). */
 	parallel: boolean;
+	/**
+	 * A typed read: items of one run that send the very same GET share one request (reuse.ts),
+	 * unless Options → "Reuse Identical Lookups" is off.
+	 */
+	reusable?: boolean;
 }
 
 export interface RunSettings {
 	concurrency: number;
 	timeoutMs: number;
+	/** Options → "Reuse Identical Lookups" (default on). */
+	reuse: boolean;
 }
 
 /** The Options collection every action node shows under its typed and custom operations. */
@@ -29,6 +36,8 @@ export function optionsCollection(
 	maxConcurrency: number,
 	show: { resource?: string[]; operation?: string[] } | undefined,
 	hide?: { resource?: string[]; operation?: string[] },
+	/** Where "Reuse Identical Lookups" shows (the node's typed read operations); absent: nowhere. */
+	reuseShow?: { '/resource'?: string[]; '/operation'?: string[] },
 ): INodeProperties {
 	return {
 		displayName: 'Options',
@@ -54,6 +63,18 @@ export function optionsCollection(
 				typeOptions: { minValue: 1, maxValue: 600 },
 				description: `How long to wait for each ${vendor} answer`,
 			},
+			...(reuseShow
+				? [
+						{
+							displayName: 'Reuse Identical Lookups',
+							name: 'reuseLookups',
+							type: 'boolean' as const,
+							default: true,
+							displayOptions: { show: reuseShow },
+							description: `Whether items that ask ${vendor} for exactly the same thing in one run share one request (each item still gets its own output). Turn off to send one request per item.`,
+						},
+					]
+				: []),
 		],
 	};
 }
@@ -63,13 +84,13 @@ export function readRunSettings(
 	defaultConcurrency: number,
 	maxConcurrency: number,
 ): RunSettings {
-	const options = ctx.getNodeParameter('options', 0, {}) as { concurrency?: number; timeout?: number };
+	const options = ctx.getNodeParameter('options', 0, {}) as { concurrency?: number; timeout?: number; reuseLookups?: boolean };
 	const concurrency = Math.min(
 		maxConcurrency,
 		Math.max(1, Math.floor(Number(options.concurrency ?? defaultConcurrency)) || 1),
 	);
 	const timeout = Math.max(1, Number(options.timeout ?? 30) || 30);
-	return { concurrency, timeoutMs: timeout * 1000 };
+	return { concurrency, timeoutMs: timeout * 1000, reuse: options.reuseLookups !== false };
 }
 
 /** A TokenError from a token function, as the n8n error a user should see. */

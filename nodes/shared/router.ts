@@ -1,17 +1,20 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import type { VendorClient } from './client';
 import { runItems } from './items';
 import { readRunSettings, type Operation, type RunSettings } from './operation';
 import { guardToolRun, type SecretOperations } from './tool';
+import { RequestReuse } from './reuse';
 
 export type OperationTable<Client> = Record<string, Record<string, Operation<Client>>>;
 
 /**
  * Finds the operation chosen in the node, makes one client for the whole run (the credential is
  * read once and a renewed token is shared by all items) and runs the operation over the items.
+ * For typed read operations, items that send the same request share one (see reuse.ts).
  */
-export async function route<Client>(
+export async function route<Client extends VendorClient>(
 	ctx: IExecuteFunctions,
 	operations: OperationTable<Client>,
 	makeClient: (settings: RunSettings) => Client,
@@ -27,6 +30,8 @@ export async function route<Client>(
 	}
 	const settings = readRunSettings(ctx, concurrency.default, concurrency.max);
 	const client = makeClient(settings);
+	// Identical lookups once per run: the memory belongs to this run's client only.
+	if (selected.reusable && settings.reuse) client.reuse = new RequestReuse((response) => client.isAuthFailure(response));
 	const items = await runItems(
 		ctx,
 		{ concurrency: selected.parallel ? settings.concurrency : 1 },

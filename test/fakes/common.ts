@@ -212,6 +212,13 @@ export class FakeServer {
 	readonly requests: LoggedRequest[] = [];
 	/** Delay before every answer (outside `/__fake/`), in milliseconds. */
 	latencyMs = 0;
+	/**
+	 * A vendor that limits concurrency: when this many requests are already being answered, a
+	 * further one is refused at once with 429 (no Retry-After) instead. 0 = no limit.
+	 */
+	maxInFlight = 0;
+	/** Requests being answered right now, the most seen at once, and those refused for the limit. */
+	readonly inFlight = { now: 0, peak: 0, refused: 0 };
 
 	private server: Server | undefined;
 	private readonly sockets = new Set<Socket>();
@@ -292,7 +299,7 @@ export class FakeServer {
 	}
 
 	/**
-	 * The control actions every fake understands (`latency {ms}`, `clearFaults`, `clearLog`,
+	 * The control actions every fake understands (`latency {ms}`, `maxInFlight {max}`, `clearFaults`, `clearLog`,
 	 * `fail {match, fault}`): applied here, so each vendor's control route handles only its own.
 	 * Returns an error message for a malformed action, `true` when handled, `false` when unknown.
 	 */
@@ -301,6 +308,10 @@ export class FakeServer {
 			case 'latency':
 				if (typeof body.ms !== 'number' || body.ms < 0) return 'ms must be a number >= 0';
 				this.latencyMs = body.ms;
+				return true;
+			case 'maxInFlight':
+				if (typeof body.max !== 'number' || !Number.isInteger(body.max) || body.max < 0) return 'max must be an integer >= 0';
+				this.maxInFlight = body.max;
 				return true;
 			case 'clearFaults':
 				this.clearFaults();
@@ -405,6 +416,15 @@ export class FakeServer {
 			if (this.requests.length > REQUEST_LOG_CAP) {
 				this.requests.splice(0, this.requests.length - REQUEST_LOG_CAP);
 			}
+			if (this.maxInFlight > 0 && this.inFlight.now >= this.maxInFlight) {
+				this.inFlight.refused++;
+				entry.fault = 'status';
+				json(res, 429, { message: `Too many requests in flight (at most ${this.maxInFlight})` });
+				return;
+			}
+			this.inFlight.now++;
+			this.inFlight.peak = Math.max(this.inFlight.peak, this.inFlight.now);
+			res.once('close', () => this.inFlight.now--);
 			if (this.latencyMs > 0) await sleep(this.latencyMs);
 			const fault = this.pickFault(method, rawPath);
 			if (fault) {

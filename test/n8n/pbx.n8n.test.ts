@@ -39,7 +39,7 @@ const WF = {
 	meOAuth: workflow(id16('pbxwfme', 1), 'PBX get me (OAuth2)', [pbxNode('Me', { resource: 'user', operation: 'getMe' }, false)]),
 	meTrusted1000: workflow(id16('pbxwfme', 2), 'PBX get me x1000 (trusted)', [
 		...generateItems(1000),
-		pbxNode('Me', { resource: 'user', operation: 'getMe', options: { concurrency: 10 } }),
+		pbxNode('Me', { resource: 'user', operation: 'getMe', options: { concurrency: 10, reuseLookups: false } }),
 	]),
 	meTrusted: workflow(id16('pbxwfme', 3), 'PBX get me (trusted)', [pbxNode('Me', { resource: 'user', operation: 'getMe' })]),
 	history: workflow(id16('pbxwfhist', 1), 'PBX call history, all', [

@@ -103,7 +103,8 @@ describe('trusted-app tokens through n8n\'s credential path', () => {
 		await run(getMe);
 		f.fake.reset();
 		f.fake.expireTokensAfter(300);
-		const output = await run({ ...getMe, options: { concurrency: 10 } }, many(1000));
+		// One request per item (identical lookups would otherwise share one: shared/reuse.ts).
+		const output = await run({ ...getMe, options: { concurrency: 10, reuseLookups: false } }, many(1000));
 		expectPaired(output, 1000);
 		for (const item of output) expect(item.json.client_id).toBe(f.fake.user.client_id);
 		expect(grants()).toEqual({ attempted: 1, ok: 1 });

@@ -26,3 +26,6 @@ export async function execute(this: IExecuteFunctions, client: CrmComClient, ite
 }
 
 export const parallel = true;
+
+/** A typed read: identical lookups of one run share one request (shared/reuse.ts). */
+export const reusable = true;

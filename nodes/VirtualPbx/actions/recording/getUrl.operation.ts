@@ -19,3 +19,6 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 }
 
 export const parallel = true;
+
+/** A typed read: identical lookups of one run share one request (shared/reuse.ts). */
+export const reusable = true;
