@@ -4,7 +4,7 @@
  * reached the fake vendor (the input alone is wrong, so nothing is sent), and no secret of the
  * credential in the message or description.
  */
-import type { ICredentialDataDecryptedObject, IDataObject, INodeType } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialType, IDataObject, INodeType } from 'n8n-workflow';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../credentials/B2CopyExternalCrmApi.credentials';
@@ -47,7 +47,7 @@ beforeEach(() => {
 
 async function errorOf(
 	node: INodeType,
-	type: ConstructorParameters<typeof credentialStore>[0],
+	type: ICredentialType,
 	credentials: ICredentialDataDecryptedObject,
 	params: Record<string, unknown>,
 ): Promise<{ message: string; description: string }> {
