@@ -308,14 +308,20 @@ export async function exchangeB2CopyTokens(
 	http: PlainHttp,
 	nowMs: number = Date.now(),
 ): Promise<B2CopyTokens> {
-	const assertion = signAssertion(inputs, nowMs);
+	// A new assertion for every try: B2COPY refuses one it has already accepted (its jti), and a
+	// try whose answer was lost may have been accepted.
+	const assertions: string[] = [];
 	const response = await callTokenEndpoint(
 		http,
-		{ method: 'POST', url: `${inputs.host}${B2COPY_PATHS.exchange}`, body: { external_token: assertion } },
+		() => {
+			const assertion = signAssertion(inputs, assertions.length === 0 ? nowMs : Date.now());
+			assertions.push(assertion);
+			return { method: 'POST', url: `${inputs.host}${B2COPY_PATHS.exchange}`, body: { external_token: assertion } };
+		},
 		'B2COPY',
 		FIELD.host,
 	);
-	const secrets = [assertion, inputs.pem];
+	const secrets = [...assertions, inputs.pem];
 	if (response.statusCode < 200 || response.statusCode >= 300) {
 		const said = vendorMessage(response.body);
 		throw refusal('the sign-in (token exchange)', response.statusCode, response.body, secrets, exchangeRefusalHint(response.statusCode, said));

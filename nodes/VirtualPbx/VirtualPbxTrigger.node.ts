@@ -254,10 +254,17 @@ export class VirtualPbxTrigger implements INodeType {
 				const preexisting = new Set<string>();
 				const touched: string[] = [];
 				let failure: NodeApiError | NodeOperationError | undefined;
+				// First every extension's subscriptions, before creating anything: an unknown extension
+				// or a refused listing fails the activation with nothing created (n8n retries a failed
+				// activation, so whatever is created and rolled back would churn on every retry).
+				const listed: Array<{ extensionId: string; existing: IDataObject[] }> = [];
+				for (const extensionId of extensions) listed.push({ extensionId, existing: await listSubscriptions(pbx, extensionId) });
+				// The PBX caps subscriptions per extension (the cap is unknown): the fullest extension
+				// goes first, so that a refusal for the cap comes before subscriptions are made elsewhere.
+				listed.sort((a, b) => b.existing.length - a.existing.length);
 				try {
-					for (const extensionId of extensions) {
+					for (const { extensionId, existing } of listed) {
 						touched.push(extensionId);
-						const existing = await listSubscriptions(pbx, extensionId);
 						for (const eventType of types) {
 							const match = existing.find((s) => s.url === url && s.event_type === eventType);
 							if (match) {

@@ -37,6 +37,44 @@ export function wallClockToUtc(
 	return utc;
 }
 
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const SHORT_MONTHS = MONTHS.map((m) => m.slice(0, 3).toLowerCase());
+
+/** Days in month `month` (1..12) of `year`. */
+export function daysInMonth(year: number, month: number): number {
+	return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * Why a typed date does not exist (`2024-02-31`, `31.04.2024`, month 13, hour 25…), or undefined
+ * when its calendar fields are real (or it has none: epoch numbers, objects). JavaScript would
+ * silently roll `2024-02-31` over to 2 March; the PBX would then be asked for the wrong window.
+ */
+export function impossibleDate(value: unknown): string | undefined {
+	if (typeof value !== 'string') return undefined;
+	const text = value.trim();
+	let fields: { y: number; mo: number; d: number; h?: number; mi?: number; s?: number } | undefined;
+	const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+	const dotted = DOTTED.exec(text);
+	const rfc = /^[A-Za-z]{3},\s*(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})(?:\s+(\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+	if (iso) fields = { y: +iso[1], mo: +iso[2], d: +iso[3], h: iso[4] ? +iso[4] : undefined, mi: iso[5] ? +iso[5] : undefined, s: iso[6] ? +iso[6] : undefined };
+	else if (dotted) fields = { y: +dotted[3], mo: +dotted[2], d: +dotted[1], h: dotted[4] ? +dotted[4] : undefined, mi: dotted[5] ? +dotted[5] : undefined, s: dotted[6] ? +dotted[6] : undefined };
+	else if (rfc) {
+		const mo = SHORT_MONTHS.indexOf(rfc[2].toLowerCase()) + 1;
+		if (mo === 0) return `"${rfc[2]}" is not a month`;
+		fields = { y: +rfc[3], mo, d: +rfc[1], h: rfc[4] ? +rfc[4] : undefined, mi: rfc[5] ? +rfc[5] : undefined, s: rfc[6] ? +rfc[6] : undefined };
+	}
+	if (!fields) return undefined;
+	const { y, mo, d, h, mi, s } = fields;
+	if (mo < 1 || mo > 12) return `there is no month ${mo}`;
+	const days = daysInMonth(y, mo);
+	if (d < 1 || d > days) return `${MONTHS[mo - 1]} ${y} has no day ${d} (it has ${days} days)`;
+	if (h !== undefined && h > 23) return `there is no hour ${h}`;
+	if (mi !== undefined && mi > 59) return `there is no minute ${mi}`;
+	if (s !== undefined && s > 59) return `there is no second ${s}`;
+	return undefined;
+}
+
 function isValidZone(timeZone: string): boolean {
 	try {
 		new Intl.DateTimeFormat('en-US', { timeZone });
@@ -65,6 +103,7 @@ export function toEpochMs(value: unknown, timeZone = 'UTC'): number | undefined 
 	}
 	const text = String(value).trim();
 	if (/^\d{9,13}(\.\d+)?$/.test(text)) return toEpochMs(Number(text), timeZone);
+	if (impossibleDate(text) !== undefined) return undefined;
 	const zone = isValidZone(timeZone) ? timeZone : 'UTC';
 	const local = LOCAL.exec(text);
 	if (local) {

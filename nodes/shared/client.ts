@@ -205,6 +205,8 @@ export class VendorClient {
 	private readonly marginMs = EXPIRY_MARGIN_MS + Math.floor(Math.random() * renewalTiming.marginJitterMs);
 	private renewalError?: NodeApiError | NodeOperationError;
 	private pauseUntil = 0;
+	/** A renewal of this run already failed for a network reason (one more is allowed). */
+	private networkRenewalFailed = false;
 	/** A 403 that does not speak of the token has already cost one renewal in this run. */
 	private forbiddenRenewalSpent = false;
 	private readonly lanes = new Map<string, Promise<void>>();
@@ -579,19 +581,25 @@ export class VendorClient {
 			(error: unknown) => ({ error }),
 		);
 		const renewed = typeof fresh[property] === 'string' && fresh[property] !== '';
+		let failure: NodeApiError | NodeOperationError | undefined;
 		if (renewed) {
 			this.adopt(fresh);
 		} else if ('error' in outcome) {
+			failure = await this.wrapFailure(outcome.error, options, undefined, true);
 			// preAuthentication failed: every later request of this run fails the same way
-			// instead of asking the vendor for a token again and again.
-			this.renewalError = await this.wrapFailure(outcome.error, options, undefined, true);
+			// instead of asking the vendor for a token again and again. Except once for a
+			// network failure (the token endpoint timed out even after its own retries): the next
+			// request tries one fresh renewal, so one bad moment does not fail every remaining item.
+			const network = findTokenError(outcome.error)?.kind === 'network';
+			if (network && !this.networkRenewalFailed) this.networkRenewalFailed = true;
+			else this.renewalError = failure;
 		}
 		this.renewal = undefined;
 		done();
 		if ('response' in outcome) return outcome.response;
 		// Either the renewal failed (a clean error for the user), or only the request itself
 		// failed after a successful renewal (the caller decides whether to retry).
-		throw this.renewalError ?? outcome.error;
+		throw failure ?? outcome.error;
 	}
 
 	private adopt(fresh: ICredentialDataDecryptedObject): void {

@@ -3,6 +3,7 @@
  * anything into errors, and reading expiry times in the many shapes vendors use.
  */
 import type { IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
 
 import type { VendorResponse } from './client';
 import {
@@ -25,26 +26,63 @@ export function plainHttp(ctx: IExecuteFunctions): PlainHttp {
 	return async (options) => await ctx.helpers.httpRequest(options);
 }
 
+/** How a token endpoint's transient failures are retried. */
+export interface TokenRetryOptions {
+	/** Tries after the first (default 3). */
+	retries?: number;
+	/** Base of the exponential back-off in milliseconds (default 500). */
+	backoffMs?: number;
+	/** The longest Retry-After the token request waits out (default 30 s); longer: the answer is returned. */
+	maxRetryAfterMs?: number;
+}
+
+/**
+ * Network failures that say nothing about the address being wrong: a timeout, a reset or dropped
+ * connection, a DNS hiccup. (Refused connections and unknown hosts are configuration errors:
+ * retrying them only delays the message naming the host field.)
+ */
+const TRANSIENT_NETWORK = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN']);
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+
+function retryAfterMs(headers: Record<string, unknown>): number | undefined {
+	for (const [key, value] of Object.entries(headers ?? {})) {
+		if (key.toLowerCase() !== 'retry-after') continue;
+		const text = String(Array.isArray(value) ? value[0] : value).trim();
+		if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+		const date = Date.parse(text);
+		return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+	}
+	return undefined;
+}
+
 /**
  * Sends a request to a vendor's token endpoint and returns the answer whatever its status.
- * A transport failure becomes a TokenError naming the host field (and nothing else).
+ *
+ * A token request is safe to repeat (a new assertion, a new login, a new client-credentials
+ * grant), so transient failures are retried a bounded number of times, like other idempotent
+ * requests: a timeout, a reset connection, 5xx, and 429/503 (waiting out Retry-After up to
+ * `maxRetryAfterMs`). `options` may be a function, called for every try (a B2COPY assertion must
+ * be signed anew: the vendor refuses a replayed one).
+ *
+ * A transport failure that persists becomes a TokenError naming the host field (and nothing else).
  */
 export async function callTokenEndpoint(
 	http: PlainHttp,
-	options: IHttpRequestOptions,
+	options: IHttpRequestOptions | (() => IHttpRequestOptions),
 	vendor: string,
 	hostField: string,
+	retry: TokenRetryOptions = {},
 ): Promise<VendorResponse> {
 	// A token request carries the secrets themselves (assertion, client secret, pass code, Basic
 	// consumer key): n8n must never follow a redirect with it (see redirect.ts). A same-origin
 	// 307/308 is followed here; anything else is refused with a sentence naming the host field.
-	let current = options;
+	let next: IHttpRequestOptions | (() => IHttpRequestOptions) = options;
 	for (let hop = 0; ; hop++) {
-		const response = await callTokenEndpointOnce(http, current, vendor, hostField);
-		const decision = decideRedirect(current, response, hop);
+		const { request, response } = await callWithRetries(http, next, vendor, hostField, retry);
+		const decision = decideRedirect(request, response, hop);
 		if (decision.kind === 'none') return response;
 		if (decision.kind === 'follow') {
-			current = decision.request;
+			next = decision.request;
 			continue;
 		}
 		const { message, description } = redirectMessage(decision, vendor, 'the token request', hostField);
@@ -52,39 +90,62 @@ export async function callTokenEndpoint(
 	}
 }
 
-async function callTokenEndpointOnce(
+/** One token request (no redirect followed), its transient failures retried. */
+async function callWithRetries(
 	http: PlainHttp,
-	options: IHttpRequestOptions,
+	options: IHttpRequestOptions | (() => IHttpRequestOptions),
 	vendor: string,
 	hostField: string,
-): Promise<VendorResponse> {
-	const outcome = await http({
-		json: true,
-		timeout: 30_000,
-		...options,
-		...NO_REDIRECTS,
-		returnFullResponse: true,
-		ignoreHttpStatusErrors: true,
-	}).then(
-		(full) => ({ full: full as { statusCode: number; headers?: Record<string, unknown>; body: unknown } }),
-		(error: unknown) => ({ error }),
-	);
-	if ('full' in outcome) {
-		const { full } = outcome;
-		return { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body };
+	retry: TokenRetryOptions,
+): Promise<{ request: IHttpRequestOptions; response: VendorResponse }> {
+	const retries = retry.retries ?? 3;
+	const backoff = retry.backoffMs ?? 500;
+	const maxWait = retry.maxRetryAfterMs ?? 30_000;
+	for (let attempt = 0; ; attempt++) {
+		const current = typeof options === 'function' ? options() : options;
+		const outcome = await http({
+			json: true,
+			timeout: 30_000,
+			...current,
+			...NO_REDIRECTS,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+		}).then(
+			(full) => ({ full: full as { statusCode: number; headers?: Record<string, unknown>; body: unknown } }),
+			(error: unknown) => ({ error }),
+		);
+		const canRetry = attempt < retries;
+		const pause = backoff * 2 ** attempt;
+		if ('full' in outcome) {
+			const { full } = outcome;
+			const answer = { statusCode: full.statusCode, headers: full.headers ?? {}, body: full.body };
+			if (canRetry && TRANSIENT_STATUS.has(answer.statusCode)) {
+				const asked = retryAfterMs(answer.headers);
+				if (asked === undefined || asked <= maxWait) {
+					await sleep(asked ?? pause);
+					continue;
+				}
+			}
+			return { request: current, response: answer };
+		}
+		const code = networkErrorCode(outcome.error);
+		if (canRetry && code !== undefined && TRANSIENT_NETWORK.has(code)) {
+			await sleep(pause);
+			continue;
+		}
+		const where = /^https?:\/\/([^/?#]+)/i.exec(current.url)?.[1];
+		const why = code
+			? describeNetworkError(code)
+			: redact(innermostMessage(outcome.error) || 'the request failed before an answer came', [
+					JSON.stringify(current.body ?? ''),
+				]);
+		const tries = attempt > 0 ? ` (${attempt + 1} tries)` : '';
+		throw new TokenError(
+			`Could not reach ${vendor}${where ? ` at ${where}` : ''}: ${why}${tries}. Check the "${hostField}" field of the credential.`,
+			'network',
+			hostField,
+		);
 	}
-	const code = networkErrorCode(outcome.error);
-	const where = /^https?:\/\/([^/?#]+)/i.exec(options.url)?.[1];
-	const why = code
-		? describeNetworkError(code)
-		: redact(innermostMessage(outcome.error) || 'the request failed before an answer came', [
-				JSON.stringify(options.body ?? ''),
-			]);
-	throw new TokenError(
-		`Could not reach ${vendor}${where ? ` at ${where}` : ''}: ${why}. Check the "${hostField}" field of the credential.`,
-		'network',
-		hostField,
-	);
 }
 
 /**

@@ -43,7 +43,7 @@ const WF = {
 			name: 'Fee',
 			type: B2COPY,
 			credentials,
-			parameters: { resource: 'fee', operation: 'process', accountLogin: '123456', requestId: 'wd-ok-1', waitForCompletion: true, pollInterval: 0.2, waitTimeout: 30 },
+			parameters: { resource: 'fee', operation: 'process', accountLogin: '123456', requestId: 'wd-ok-1', waitForCompletion: true, pollInterval: 1, waitTimeout: 30 },
 		},
 	]),
 	feeError: workflow(id16('b2wffee', 2), 'B2COPY fee error', [
@@ -52,7 +52,7 @@ const WF = {
 			type: B2COPY,
 			credentials,
 			onError: 'continueRegularOutput',
-			parameters: { resource: 'fee', operation: 'process', accountLogin: '123456', requestId: 'wd-bad-1', waitForCompletion: true, pollInterval: 0.2, waitTimeout: 30 },
+			parameters: { resource: 'fee', operation: 'process', accountLogin: '123456', requestId: 'wd-bad-1', waitForCompletion: true, pollInterval: 1, waitTimeout: 30 },
 		},
 	]),
 	tokens: workflow(id16('b2wftok', 1), 'B2COPY tokens', [

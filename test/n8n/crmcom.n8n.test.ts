@@ -137,6 +137,17 @@ describe('CRM.COM in n8n 2.41.1', () => {
 		expect(items(await n8n.execute(WF.members30.id), 'Members')).toHaveLength(30);
 	});
 
+	it('a server that serves 50 rows a page (below the 100 asked): Return All still gives all 2,500', async () => {
+		fake.settings.pageCap = 50;
+		try {
+			const all = items(await n8n.execute(WF.membersAll.id), 'Members');
+			expect(all).toHaveLength(2500);
+			expect(new Set(all.map((m) => JSON.stringify(m.json))).size).toBe(2500);
+		} finally {
+			fake.settings.pageCap = undefined;
+		}
+	});
+
 	it('GET carries the token only in the query, POST only in the JSON body', async () => {
 		fake.clearLog();
 		fake.reset();

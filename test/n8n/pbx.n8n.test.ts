@@ -158,6 +158,45 @@ describe('Virtual PBX in n8n 2.41.1', () => {
 		expect(fake.counters.grants.refresh_token.attempted).toBe(1);
 	});
 
+	it('a dead token answered with 403 (not 401): the trusted credential gets one new grant, the OAuth2 one refreshes once; both runs succeed', async () => {
+		fake.settings.deadTokenStatus = 403;
+		try {
+			// Make sure the OAuth2 credential holds a live token first (the test above refreshed it).
+			fake.reset();
+			fake.expireTokens();
+			const trustedRun = items(await n8n.execute(WF.meTrusted.id), 'Me');
+			expect(trustedRun).toHaveLength(1);
+			expect(trustedRun[0].json.login).toBe(fake.user.login);
+			expect(fake.counters.grants.client_credentials.ok).toBe(1);
+			const oauthRun = items(await n8n.execute(WF.meOAuth.id), 'Me');
+			expect(oauthRun).toHaveLength(1);
+			expect(oauthRun[0].json.login).toBe(fake.user.login);
+			expect(fake.counters.grants.refresh_token.ok).toBe(1);
+			// The new tokens were stored: the next runs need none.
+			fake.reset();
+			expect(items(await n8n.execute(WF.meTrusted.id), 'Me')).toHaveLength(1);
+			expect(items(await n8n.execute(WF.meOAuth.id), 'Me')).toHaveLength(1);
+			expect(fake.counters.tokenRequests).toBe(0);
+		} finally {
+			fake.settings.deadTokenStatus = 401;
+		}
+	});
+
+	it('a permission 403 on both credentials: one renewal, then a message saying what to do (no loop)', async () => {
+		for (const wf of [WF.meTrusted, WF.meOAuth]) {
+			fake.reset();
+			fake.clearLog();
+			fake.fail({ path: '/api/ver1.0/user/', times: 10 }, { status: 403, body: { message: 'Access denied' } });
+			const result = await n8n.execute(wf.id);
+			fake.clearFaults();
+			expect(result.ok).toBe(false);
+			expect(result.error?.message).toMatch(/refused the access token for .* even after a new one was obtained \(HTTP 403 Forbidden\): Access denied/);
+			expect(JSON.stringify(result.error)).toMatch(/permissions\), or reconnect the credential/);
+			expect(fake.requestsTo('/api/ver1.0/user/')).toHaveLength(2);
+			expect(fake.counters.tokenRequests).toBe(1);
+		}
+	});
+
 	it('Call History → Get Many: 5,000 calls in 50 pages under 429s → 5,000 unique uuids in order', async () => {
 		fake.reset();
 		fake.fail({ path: /\/call_history\/?$/, every: 3 }, { status: 429, headers: { 'Retry-After': '0' }, body: { message: 'Stats request already exists, concurrent request not allowed' } });

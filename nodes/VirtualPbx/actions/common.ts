@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { formatGmt, toEpochMs } from '../datetime';
+import { formatGmt, impossibleDate, toEpochMs } from '../datetime';
 
 export type Show = { resource: string[]; operation: string[] };
 
@@ -58,6 +58,13 @@ export function gmtParameter(ctx: IExecuteFunctions, name: string, label: string
 	if (raw === '' || raw === undefined || raw === null) {
 		if (required) throw new NodeOperationError(ctx.getNode(), `The "${label}" parameter is empty`, { itemIndex, description: 'Enter a date, e.g. 2024-05-01 00:00 or {{ $now.minus({ days: 1 }) }}.' });
 		return undefined;
+	}
+	const impossible = impossibleDate(raw);
+	if (impossible !== undefined) {
+		throw new NodeOperationError(ctx.getNode(), `The "${label}" parameter "${String(raw)}" is not a real date: ${impossible}`, {
+			itemIndex,
+			description: `Correct the "${label}" parameter; the node does not roll an impossible date over to the next month.`,
+		});
 	}
 	const ms = toEpochMs(raw, ctx.getTimezone());
 	if (ms === undefined) {

@@ -214,7 +214,7 @@ describe('Fee → Process', () => {
 		accountLogin: '123456',
 		requestId,
 		waitForCompletion: true,
-		pollInterval: 0.1,
+		pollInterval: 1,
 		waitTimeout: 10,
 		...extra,
 	});
@@ -240,7 +240,7 @@ describe('Fee → Process', () => {
 	});
 
 	it('gives up after the wait timeout, telling the user the request ID is safe to reuse', async () => {
-		const error = await failure<NodeOperationError>(run(fee('req-slow', { waitTimeout: 1, pollInterval: 0.6 })));
+		const error = await failure<NodeOperationError>(run(fee('req-slow', { waitTimeout: 1, pollInterval: 1 })));
 		f.fake.settings.feePendingPolls = 2;
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toMatch(/still PENDING/);
@@ -299,7 +299,7 @@ describe('secrets never leak', () => {
 		f.fake.fail({ path: '/api/admin/test/echo' }, { kind: 'drop' });
 		await collect({ ...echo(0), method: 'POST' });
 		f.fake.scriptFeeError('leak-1', 'boom');
-		await collect({ resource: 'fee', operation: 'process', accountLogin: '1', requestId: 'leak-1', pollInterval: 0.1 });
+		await collect({ resource: 'fee', operation: 'process', accountLogin: '1', requestId: 'leak-1', pollInterval: 1 });
 		for (const override of [{ adminId: '1' }, { deviceIp: '10.0.0.1' }, { keyId: 'x' }, { host: 'http://127.0.0.1:9' }] as Array<Record<string, string>>) {
 			store = credentialStore(credentialType, { ...f.credentials, ...override });
 			await collect(echo);

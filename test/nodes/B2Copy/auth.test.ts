@@ -258,7 +258,8 @@ describe('against the fake B2COPY', () => {
 	});
 
 	it('says when the host is not a B2COPY API (HTML, garbage, 404)', async () => {
-		f.fake.fail({ path: /authexternalcrm/ }, { kind: 'html' });
+		// A proxy's 502 page is retried (a transient failure): it must persist to be reported.
+		f.fake.fail({ path: /authexternalcrm/, times: 4 }, { kind: 'html' });
 		await expect(acquireB2CopyTokens(f.credentials, testHttpRequest)).rejects.toThrow(/does not look like a B2COPY API.*HTML page/);
 		f.fake.fail({ path: /authexternalcrm/ }, { kind: 'garbage' });
 		await expect(acquireB2CopyTokens(f.credentials, testHttpRequest)).rejects.toThrow(/does not look like a B2COPY API.*not JSON/);

@@ -187,6 +187,7 @@ afterAll(async () => {
 beforeEach(() => {
 	f.fake.reset();
 	f.fake.clearFaults();
+	f.fake.clearLostAnswers();
 	f.fake.settings.maxSubscriptionsPerExtension = 10;
 	received = [];
 	h = harness(defaultParams());
@@ -272,15 +273,15 @@ describe('webhook lifecycle', () => {
 	it('"Subscription limit reached": create throws saying so and removes what it added', async () => {
 		f.fake.settings.maxSubscriptionsPerExtension = 3;
 		const other = f.fake.addSubscription(1002, { url: 'https://crm.example.com/pbx-hook', event_type: 'dial-in' });
-		// 1001: three made; 1002: two made, the third refused.
+		// 1002 (the fullest) goes first: two made, the third refused; 1001 never touched.
 		const error = await failure<Error & { description?: string; httpCode?: string }>(hooks.create.call(h.hook()));
 		expect(error.message).toMatch(/extension 1002/);
 		expect(error.message).toMatch(/Subscription limit reached/);
 		expect(error.message).toMatch(/reached its subscription limit/);
 		expect(error.description).toMatch(/Delete subscriptions no longer used/);
 		expect(error.httpCode).toBe('400');
-		expect(f.fake.counters.subscriptionsCreated).toBe(5);
-		expect(f.fake.counters.subscriptionsDeleted).toBe(5);
+		expect(f.fake.counters.subscriptionsCreated).toBe(2);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(2);
 		expect(f.fake.subscriptions()).toEqual([other]);
 		expect(h.staticData.subscriptions).toBeUndefined();
 	});
@@ -293,19 +294,23 @@ describe('webhook lifecycle', () => {
 		expect(f.fake.subscriptions()).toEqual([]);
 	});
 
-	it('an unknown extension after a good one: the activation fails naming it, and nothing is left behind', async () => {
+	it('an unknown extension after a good one: the activation fails naming it, creating nothing (n8n\'s retries neither)', async () => {
 		h.params.extensions = ['1001', '9999'];
-		const error = await failure<Error>(hooks.create.call(h.hook()));
-		expect(error.message).toMatch(/extension 9999/);
-		expect(error.message).toMatch(/Not found/);
-		expect(f.fake.counters.subscriptionsCreated).toBe(3);
+		for (let attempt = 0; attempt < 3; attempt++) {
+			const error = await failure<Error>(hooks.create.call(h.hook()));
+			expect(error.message).toMatch(/extension 9999/);
+			expect(error.message).toMatch(/Not found/);
+		}
+		expect(f.fake.counters.subscriptionsCreated).toBe(0);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(0);
 		expect(f.fake.subscriptions()).toEqual([]);
 	});
 
 	it('a subscription whose answer was lost on the way is found and removed by the rollback', async () => {
 		f.fake.settings.maxSubscriptionsPerExtension = 3;
-		// 1001/answer is made at the PBX but its answer never arrives; 1002 then hits the limit.
-		f.fake.loseAnswers({ method: 'POST', path: /\/extension\/1001\/event\/?$/, skip: 1, times: 1 });
+		// 1002 (the fullest, so first): its first subscription is made at the PBX but the answer
+		// never arrives; 1002 then hits the limit.
+		f.fake.loseAnswers({ method: 'POST', path: /\/extension\/1002\/event\/?$/, times: 1 });
 		f.fake.addSubscription(1002, { url: 'https://crm.example.com/pbx-hook', event_type: 'dial-in' });
 		await failure(hooks.create.call(h.hook()));
 		expect(ours()).toEqual([]);

@@ -179,7 +179,8 @@ describe('refusals name the field to fix and never echo a secret', () => {
 	});
 
 	it('a proxy\'s HTML error page at /oauth/token → "Host URL"', async () => {
-		f.fake.fail({ path: PBX_PATHS.token }, { kind: 'html', status: 502 });
+		// Retried as a transient failure (4 tries): it must persist to be reported.
+		f.fake.fail({ path: PBX_PATHS.token, times: 4 }, { kind: 'html', status: 502 });
 		const error = await tokenFailure(f.credentials);
 		expect(error.message).toContain('"Host URL"');
 		expect(error.message).toMatch(/HTTP 502/);

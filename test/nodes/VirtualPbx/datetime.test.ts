@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatGmt, gmtToIso, toEpochMs, zoneOffsetMs } from '../../../nodes/VirtualPbx/datetime';
+import { formatGmt, gmtToIso, impossibleDate, toEpochMs, zoneOffsetMs } from '../../../nodes/VirtualPbx/datetime';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -45,5 +45,26 @@ describe('dates users type → GMT for the PBX', () => {
 	it('PBX GMT times become ISO 8601', () => {
 		expect(gmtToIso('2024-05-01 06:30:00')).toBe('2024-05-01T06:30:00.000Z');
 		expect(gmtToIso('garbage')).toBeUndefined();
+	});
+
+	it.each([
+		['2024-02-31', /February 2024 has no day 31 \(it has 29 days\)/],
+		['2023-02-29 10:00', /February 2023 has no day 29 \(it has 28 days\)/],
+		['2024-04-31T09:30:00', /April 2024 has no day 31/],
+		['2024-02-30T00:00:00Z', /February 2024 has no day 30/],
+		['2024-02-30T00:00:00+03:00', /February 2024 has no day 30/],
+		['31.04.2024 10:00', /April 2024 has no day 31/],
+		['Sat, 31 Feb 2024 00:00:00 GMT', /February 2024 has no day 31/],
+		['2024-00-10', /no month 0/],
+		['2024-05-01 24:00', /no hour 24/],
+		['2024-05-01 10:60', /no minute 60/],
+	])('impossible date %s is refused, not rolled over', (input, why) => {
+		expect(impossibleDate(input)).toMatch(why);
+		expect(toEpochMs(input, 'UTC')).toBeUndefined();
+	});
+
+	it.each(['2024-02-29', '2023-02-28 23:59:59', '30.04.2024', 'Thu, 29 Feb 2024 00:00:00 GMT', '2024-12-31T23:59:59Z'])('real date %s passes', (input) => {
+		expect(impossibleDate(input)).toBeUndefined();
+		expect(toEpochMs(input, 'UTC')).toBeDefined();
 	});
 });

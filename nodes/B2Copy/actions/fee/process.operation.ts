@@ -44,8 +44,8 @@ export const description: INodeProperties[] = [
 		name: 'pollInterval',
 		type: 'number',
 		default: 2,
-		typeOptions: { minValue: 0.1, maxValue: 300, numberPrecision: 1 },
-		description: 'How long to wait between two status requests',
+		typeOptions: { minValue: 1, maxValue: 300, numberPrecision: 1 },
+		description: 'How long to wait between two status requests (at least 1 second)',
 		displayOptions: { show: { ...show, waitForCompletion: [true] } },
 	},
 	{
@@ -85,6 +85,30 @@ function required(ctx: IExecuteFunctions, name: string, label: string, itemIndex
  * Calls processext for one account login and request ID; with "wait for completion" it asks
  * again (same request ID, so B2COPY never processes twice) until SUCCESS or ERROR.
  */
+/**
+ * A number of seconds within [min, max], as milliseconds; anything else (an expression giving 0.1,
+ * text, a negative number) is refused naming the parameter, before any request is sent.
+ */
+function secondsParameter(
+	ctx: IExecuteFunctions,
+	name: string,
+	label: string,
+	itemIndex: number,
+	fallback: number,
+	min: number,
+	max: number,
+): number {
+	const raw = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+	const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		throw new NodeOperationError(ctx.getNode(), `The "${label}" parameter must be a number of seconds from ${min} to ${max}, got "${String(raw)}"`, {
+			itemIndex,
+			description: `Set "${label}" to at least ${min} second${min === 1 ? '' : 's'}: B2COPY should not be asked for a status more often than once a second.`,
+		});
+	}
+	return value * 1000;
+}
+
 export async function execute(
 	this: IExecuteFunctions,
 	client: B2CopyClient,
@@ -93,8 +117,8 @@ export async function execute(
 	const accountLogin = required(this, 'accountLogin', 'Account Login', itemIndex);
 	const requestId = required(this, 'requestId', 'Request ID', itemIndex);
 	const wait = this.getNodeParameter('waitForCompletion', itemIndex, true) as boolean;
-	const intervalMs = Math.max(100, Number(this.getNodeParameter('pollInterval', itemIndex, 2)) * 1000);
-	const timeoutMs = Math.max(1000, Number(this.getNodeParameter('waitTimeout', itemIndex, 120)) * 1000);
+	const intervalMs = wait ? secondsParameter(this, 'pollInterval', 'Poll Interval (Seconds)', itemIndex, 2, 1, 300) : 0;
+	const timeoutMs = wait ? secondsParameter(this, 'waitTimeout', 'Wait Timeout (Seconds)', itemIndex, 120, 1, 3600) : 0;
 	const url = `${await client.baseUrl()}${B2COPY_PATHS.processExt}`;
 	const started = Date.now();
 	let polls = 0;
