@@ -1,4 +1,5 @@
 import type { ICredentialTestRequest, ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
+import { allowInsecureHttpField } from '../nodes/shared/host';
 
 /**
  * The PBX user's approval of a "public" application (OAuth2 authorization code, scope `all`).
@@ -27,6 +28,7 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			placeholder: 'https://apiproxy.telphin.ru',
 			description: 'Address of your PBX operator\'s API server, without a path',
 		},
+		allowInsecureHttpField('Host URL'),
 		{
 			displayName: 'Grant Type',
 			name: 'grantType',
