@@ -125,7 +125,7 @@ export class B2CopyExternalCrmApi implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).replace(/\\/+$/, "")}}',
+			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api(\\/.*)?$/i, "")}}',
 			url: B2COPY_PATHS.exchange,
 			method: 'POST',
 		},

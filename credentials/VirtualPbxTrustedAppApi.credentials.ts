@@ -76,7 +76,7 @@ export class VirtualPbxTrustedAppApi implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "")}}',
+			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}',
 			url: '/api/ver1.0/user/',
 			method: 'GET',
 		},

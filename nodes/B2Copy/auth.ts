@@ -80,7 +80,8 @@ function tryCreatePrivateKey(pem: string): KeyObject | undefined {
 
 /** `https://host/` → `https://host`; refuses anything that is not an http(s) URL. */
 export function normalizeHost(value: unknown, field: string = FIELD.host, allowInsecure = false): string {
-	const raw = text(value).replace(/\/+$/, '');
+	// A pasted API address (`https://host/api/admin/...`) means the host: the paths are added here.
+	const raw = text(value).replace(/\/+$/, '').replace(/\/api(\/.*)?$/i, '');
 	if (raw === '') throw new TokenError(`The "${field}" field is empty. Enter the address of your B2COPY, e.g. https://b2copy.your-broker.com`, 'input', field);
 	const url = parseUrl(raw);
 	if (!url) {

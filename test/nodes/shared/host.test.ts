@@ -67,3 +67,33 @@ describe('through the nodes: refused before any request', () => {
 		});
 	}
 });
+
+/** Evaluates a credential expression (`={{ … }}` + rest) the way n8n would for these simple ones. */
+function evaluate(expression: string, host: string): string {
+	const match = /^=\{\{(.*)\}\}(.*)$/.exec(expression);
+	if (!match) throw new Error(`not an expression: ${expression}`);
+	const value = new Function('$credentials', '$self', `return (${match[1]});`)({ host }, { host }) as string;
+	return `${value}${match[2]}`;
+}
+
+describe('one normalisation for credentials, Test and OAuth2 URLs', () => {
+	const pbxHosts = ['https://pbx.example', 'https://pbx.example/', ' https://pbx.example/api/ver1.0', 'https://pbx.example/api/ver1.0/'];
+	it.each(pbxHosts)('PBX "%s": Test base URL and OAuth2 URLs agree with the nodes', (host) => {
+		const base = normalizePbxHost(host);
+		expect(base).toBe('https://pbx.example');
+		const trusted = new VirtualPbxTrustedAppApi().test.request.baseURL as string;
+		const oauth = new VirtualPbxOAuth2Api();
+		expect(evaluate(trusted, host)).toBe(base);
+		expect(evaluate(oauth.test.request.baseURL as string, host)).toBe(base);
+		const prop = (name: string) => String(oauth.properties.find((p) => p.name === name)?.default);
+		expect(evaluate(prop('authUrl'), host)).toBe(`${base}/oauth/authorize`);
+		expect(evaluate(prop('accessTokenUrl'), host)).toBe(`${base}/oauth/token`);
+	});
+
+	const b2Hosts = ['https://b2.example', 'https://b2.example/', 'https://b2.example/api', 'https://b2.example/api/admin/auth/v2/admin/adminservice/authexternalcrm'];
+	it.each(b2Hosts)('B2COPY "%s": the Test base URL agrees with the nodes', (host) => {
+		const base = normalizeHost(host);
+		expect(base).toBe('https://b2.example');
+		expect(evaluate(new B2CopyExternalCrmApi().test.request.baseURL as string, host)).toBe(base);
+	});
+});
