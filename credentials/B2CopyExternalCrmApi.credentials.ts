@@ -17,6 +17,7 @@ import {
 	readB2CopyInputs,
 	signAssertion,
 } from '../nodes/B2Copy/auth';
+import { allowInsecureHttpField } from '../nodes/shared/host';
 
 /**
  * Adds the Bearer token to every request. The credential Test sends the token exchange itself;
@@ -57,6 +58,7 @@ export class B2CopyExternalCrmApi implements ICredentialType {
 			placeholder: 'https://b2copy.your-broker.com',
 			description: 'Address of your B2COPY instance, without a path',
 		},
+		allowInsecureHttpField('Host URL'),
 		{
 			displayName: 'Admin ID',
 			name: 'adminId',
@@ -123,7 +125,7 @@ export class B2CopyExternalCrmApi implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).replace(/\\/+$/, "")}}',
+			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api(\\/.*)?$/i, "")}}',
 			url: B2COPY_PATHS.exchange,
 			method: 'POST',
 		},

@@ -12,6 +12,7 @@ import type {
 
 import { storedTokenFields } from '../nodes/shared/credentialFields';
 import { acquireCrmComSession } from '../nodes/CrmCom/auth';
+import { allowInsecureHttpField } from '../nodes/shared/host';
 
 /**
  * CRM.COM's session token is not a header: GET calls carry it as `?token=`, POST calls as
@@ -62,6 +63,7 @@ export class CrmComApi implements ICredentialType {
 			placeholder: 'https://yourcompany.crm.com',
 			description: 'Address of your CRM.COM server. With or without /crmapi/rest/v2 at the end.',
 		},
+		allowInsecureHttpField('Server URL'),
 		{
 			displayName: 'Consumer Application Key',
 			name: 'consumerKey',

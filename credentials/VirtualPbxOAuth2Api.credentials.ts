@@ -1,4 +1,5 @@
 import type { ICredentialTestRequest, ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
+import { allowInsecureHttpField } from '../nodes/shared/host';
 
 /**
  * The PBX user's approval of a "public" application (OAuth2 authorization code, scope `all`).
@@ -27,6 +28,7 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			placeholder: 'https://apiproxy.telphin.ru',
 			description: 'Address of your PBX operator\'s API server, without a path',
 		},
+		allowInsecureHttpField('Host URL'),
 		{
 			displayName: 'Grant Type',
 			name: 'grantType',
@@ -37,13 +39,13 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			displayName: 'Authorization URL',
 			name: 'authUrl',
 			type: 'hidden',
-			default: '={{String($self["host"]).trim().replace(/\\/+$/, "")}}/oauth/authorize',
+			default: '={{String($self["host"]).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}/oauth/authorize',
 		},
 		{
 			displayName: 'Access Token URL',
 			name: 'accessTokenUrl',
 			type: 'hidden',
-			default: '={{String($self["host"]).trim().replace(/\\/+$/, "")}}/oauth/token',
+			default: '={{String($self["host"]).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}/oauth/token',
 		},
 		{
 			displayName: 'Scope',
@@ -71,7 +73,7 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "")}}',
+			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}',
 			url: '/api/ver1.0/user/',
 			method: 'GET',
 		},

@@ -11,6 +11,7 @@ import type {
 
 import { storedTokenFields } from '../nodes/shared/credentialFields';
 import { acquireTrustedAppToken } from '../nodes/VirtualPbx/auth';
+import { allowInsecureHttpField } from '../nodes/shared/host';
 
 export const trustedAppAuthenticate: IAuthenticate = async (
 	credentials: ICredentialDataDecryptedObject,
@@ -43,6 +44,7 @@ export class VirtualPbxTrustedAppApi implements ICredentialType {
 			placeholder: 'https://apiproxy.telphin.ru',
 			description: 'Address of your PBX operator\'s API server, without a path',
 		},
+		allowInsecureHttpField('Host URL'),
 		{
 			displayName: 'App ID',
 			name: 'appId',
@@ -74,7 +76,7 @@ export class VirtualPbxTrustedAppApi implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "")}}',
+			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}',
 			url: '/api/ver1.0/user/',
 			method: 'GET',
 		},

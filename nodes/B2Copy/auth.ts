@@ -17,6 +17,7 @@ import {
 	parseSeconds,
 	type PlainHttp,
 } from '../shared/token';
+import { allowsInsecureHttp, refuseInsecureHttp } from '../shared/host';
 
 export const B2COPY_PATHS = {
 	exchange: '/api/admin/auth/v2/admin/adminservice/authexternalcrm',
@@ -78,8 +79,9 @@ function tryCreatePrivateKey(pem: string): KeyObject | undefined {
 }
 
 /** `https://host/` → `https://host`; refuses anything that is not an http(s) URL. */
-export function normalizeHost(value: unknown, field: string = FIELD.host): string {
-	const raw = text(value).replace(/\/+$/, '');
+export function normalizeHost(value: unknown, field: string = FIELD.host, allowInsecure = false): string {
+	// A pasted API address (`https://host/api/admin/...`) means the host: the paths are added here.
+	const raw = text(value).replace(/\/+$/, '').replace(/\/api(\/.*)?$/i, '');
 	if (raw === '') throw new TokenError(`The "${field}" field is empty. Enter the address of your B2COPY, e.g. https://b2copy.your-broker.com`, 'input', field);
 	const url = parseUrl(raw);
 	if (!url) {
@@ -91,6 +93,7 @@ export function normalizeHost(value: unknown, field: string = FIELD.host): strin
 	if (url.search || url.hash) {
 		throw new TokenError(`The "${field}" field must be the bare address of B2COPY, without "?" or "#" parts`, 'input', field);
 	}
+	refuseInsecureHttp(url, field, allowInsecure);
 	return raw;
 }
 
@@ -149,7 +152,7 @@ const IPV6 = /^[0-9a-fA-F:]+(%\w+)?$|^[0-9a-fA-F:]*:(\d{1,3}\.){3}\d{1,3}$/;
 
 /** Reads and checks every input before anything is sent. */
 export function readB2CopyInputs(credentials: ICredentialDataDecryptedObject): B2CopyInputs {
-	const host = normalizeHost(credentials.host);
+	const host = normalizeHost(credentials.host, FIELD.host, allowsInsecureHttp(credentials));
 	const adminId = text(credentials.adminId);
 	if (adminId === '') throw new TokenError(`The "${FIELD.adminId}" field is empty. Enter the ID of the service admin created for your CRM in the B2COPY Admin panel.`, 'input', FIELD.adminId);
 	const deviceIp = text(credentials.deviceIp);

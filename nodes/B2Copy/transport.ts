@@ -14,6 +14,7 @@ import {
 	normalizeHost,
 	normalizePem,
 } from './auth';
+import { allowsInsecureHttp } from '../shared/host';
 
 /** Every base64 line of the key, so that not even a fragment of it can appear in a message. */
 function pemParts(value: unknown): string[] {
@@ -31,7 +32,7 @@ export const b2copyProfile: VendorProfile = {
 		typeof credentials.accessToken === 'string' &&
 		credentials.accessToken !== '' &&
 		credentials.inputsFingerprint !== b2copyFingerprint(credentials),
-	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeHost(credentials.host),
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeHost(credentials.host, undefined, allowsInsecureHttp(credentials)),
 	secrets: (credentials: ICredentialDataDecryptedObject) => [
 		...pemParts(credentials.privateKey),
 		credentials.accessToken,

@@ -9,6 +9,7 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { TokenError, looksLikeHtml, redact, statusLabel } from '../shared/errors';
 import { callTokenEndpoint, fieldNames, jwtExpiry, parseInstant, type PlainHttp } from '../shared/token';
+import { allowsInsecureHttp, refuseInsecureHttp } from '../shared/host';
 
 export const CRMCOM_CREDENTIAL_TYPE = 'crmComApi';
 export const CRMCOM_API_SUFFIX = '/crmapi/rest/v2';
@@ -60,7 +61,7 @@ function parseUrl(raw: string): URL | undefined {
  * The API base, `https://server[/prefix]/crmapi/rest/v2`, from what the user typed: with or
  * without the `/crmapi/rest/v2` suffix, with or without a trailing slash.
  */
-export function normalizeCrmComBase(value: unknown): string {
+export function normalizeCrmComBase(value: unknown, allowInsecure = false): string {
 	let raw = text(value).replace(/\/+$/, '');
 	if (raw === '') {
 		throw new TokenError(`The "${FIELD.server}" field is empty. Enter the address of your CRM.COM server, e.g. https://yourcompany.crm.com`, 'input', FIELD.server);
@@ -72,13 +73,14 @@ export function normalizeCrmComBase(value: unknown): string {
 	if (url.search || url.hash) {
 		throw new TokenError(`The "${FIELD.server}" field must not contain "?" or "#" parts`, 'input', FIELD.server);
 	}
+	refuseInsecureHttp(url, FIELD.server, allowInsecure);
 	raw = raw.replace(/\/crmapi\/rest\/v2$/i, '').replace(/\/crmapi(\/rest)?$/i, '');
 	return `${raw}${CRMCOM_API_SUFFIX}`;
 }
 
 /** Reads and checks the login inputs; the body CRM.COM expects for the chosen method. */
 export function readCrmComLogin(credentials: ICredentialDataDecryptedObject): CrmComLogin {
-	const base = normalizeCrmComBase(credentials.serverUrl);
+	const base = normalizeCrmComBase(credentials.serverUrl, allowsInsecureHttp(credentials));
 	const key = text(credentials.consumerKey);
 	const method = (text(credentials.loginMethod) || 'authenticationCode') as LoginMethod;
 	const body: IDataObject = {};

@@ -21,6 +21,7 @@ import {
 	isOkEnvelope,
 	normalizeCrmComBase,
 } from './auth';
+import { allowsInsecureHttp } from '../shared/host';
 
 /**
  * CRM.COM does not document the codes of an expired or unknown token (see vendors.md), so an
@@ -50,7 +51,7 @@ export const crmComProfile: VendorProfile = {
 		credentials.sessionToken !== '' &&
 		credentials.inputsFingerprint !== crmComFingerprint(credentials),
 	isAuthFailure: isCrmComAuthFailure,
-	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeCrmComBase(credentials.serverUrl),
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizeCrmComBase(credentials.serverUrl, allowsInsecureHttp(credentials)),
 	secrets: (credentials: ICredentialDataDecryptedObject) => [
 		credentials.consumerKey,
 		credentials.authenticationCode,

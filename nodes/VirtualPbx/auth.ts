@@ -8,6 +8,7 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { TokenError, looksLikeHtml, redact, statusLabel, vendorMessage } from '../shared/errors';
 import { callTokenEndpoint, fieldNames, parseInstant, parseSeconds, type PlainHttp } from '../shared/token';
+import { allowsInsecureHttp, refuseInsecureHttp } from '../shared/host';
 
 export const TRUSTED_CREDENTIAL_TYPE = 'virtualPbxTrustedAppApi';
 export const PUBLIC_APP_CREDENTIAL_TYPE = 'virtualPbxOAuth2Api';
@@ -29,7 +30,7 @@ function parseUrl(raw: string): URL | undefined {
 	}
 }
 
-export function normalizePbxHost(value: unknown): string {
+export function normalizePbxHost(value: unknown, allowInsecure = false): string {
 	const raw = text(value).replace(/\/+$/, '').replace(/\/api\/ver1\.0$/i, '');
 	const url = raw === '' ? undefined : parseUrl(raw);
 	if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
@@ -39,6 +40,7 @@ export function normalizePbxHost(value: unknown): string {
 			FIELD.host,
 		);
 	}
+	refuseInsecureHttp(url, FIELD.host, allowInsecure);
 	return raw;
 }
 
@@ -59,7 +61,7 @@ export async function requestTrustedAppToken(
 	http: PlainHttp,
 	nowMs: number = Date.now(),
 ): Promise<TrustedToken> {
-	const host = normalizePbxHost(credentials.host);
+	const host = normalizePbxHost(credentials.host, allowsInsecureHttp(credentials));
 	const appId = text(credentials.appId);
 	const appSecret = text(credentials.appSecret);
 	if (appId === '') throw new TokenError(`The "${FIELD.appId}" field is empty. Enter the id output by Virtual PBX → Application → Create Trusted.`, 'input', FIELD.appId);

@@ -11,6 +11,7 @@ import { NodeApiError } from 'n8n-workflow';
 
 import { VendorClient, type ClientOptions, type RequestContext, type SendOptions, type VendorProfile } from '../shared/client';
 import { API_PREFIX, PUBLIC_APP_CREDENTIAL_TYPE, TRUSTED_CREDENTIAL_TYPE, normalizePbxHost, trustedExpiresAt, trustedFingerprint } from './auth';
+import { allowsInsecureHttp } from '../shared/host';
 
 export type PbxAuthentication = 'trustedApp' | 'oAuth2';
 
@@ -21,7 +22,7 @@ export const STATISTICS_LANE = 'pbx-statistics';
 const pbx = {
 	vendor: 'The PBX',
 	hostField: 'Host URL',
-	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizePbxHost(credentials.host),
+	baseUrl: (credentials: ICredentialDataDecryptedObject) => normalizePbxHost(credentials.host, allowsInsecureHttp(credentials)),
 };
 
 export const trustedProfile: VendorProfile = {

@@ -12,15 +12,44 @@ const TOKEN_PATTERNS: RegExp[] = [
 	/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
 ];
 
+/** Secrets at least this long are removed wherever they appear, even inside a word. */
+const ANYWHERE_LENGTH = 6;
+/** Secrets of this length and up (and below ANYWHERE_LENGTH) are removed as whole words. */
+const WHOLE_WORD_LENGTH = 3;
+
+function escapeRegExp(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /**
  * Removes every given secret (and anything token-shaped) from a text meant for users or logs.
- * Secrets shorter than 6 characters are not searched for: they would mangle ordinary words.
+ *
+ * Secrets of any length are removed, without destroying the sentence around a short one:
+ * - 6 characters or more: every occurrence;
+ * - 3 to 5 characters (a 4-digit pass code): every occurrence that is not part of a longer
+ *   word or number ("pass code 4242 refused" → "pass code [redacted] refused", but "14242"
+ *   and "x4242y" are left alone);
+ * - 1 or 2 characters: only where the text quotes it as a value ("…", '…', `…`, or after
+ *   `=` / `: `), since the same letters are everywhere in ordinary words.
  */
 export function redact(text: string, secrets: ReadonlyArray<unknown> = []): string {
 	let out = text;
-	for (const secret of secrets) {
-		if (typeof secret !== 'string' || secret.length < 6) continue;
-		out = out.split(secret).join(REDACTED);
+	const list = secrets
+		.filter((secret): secret is string => typeof secret === 'string' && secret.trim() !== '')
+		.sort((a, b) => b.length - a.length);
+	for (const secret of list) {
+		if (secret.length >= ANYWHERE_LENGTH) {
+			out = out.split(secret).join(REDACTED);
+			continue;
+		}
+		const escaped = escapeRegExp(secret);
+		if (secret.length >= WHOLE_WORD_LENGTH) {
+			out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, 'g'), REDACTED);
+			continue;
+		}
+		out = out
+			.replace(new RegExp(`(["'\`])${escaped}\\1`, 'g'), `$1${REDACTED}$1`)
+			.replace(new RegExp(`([=:]\\s?)${escaped}(?![A-Za-z0-9])`, 'g'), `$1${REDACTED}`);
 	}
 	for (const pattern of TOKEN_PATTERNS) {
 		out = out.replace(pattern, (match, prefix: unknown) =>

@@ -6,6 +6,7 @@ import { tokenErrorToNodeError } from '../../../shared/operation';
 import { normalizeHost, refreshB2CopyTokens } from '../../auth';
 import { plainHttp, type B2CopyClient } from '../../transport';
 import { TOKEN_NOTICE, tokenItem } from './common';
+import { allowsInsecureHttp } from '../../../shared/host';
 
 export const description: INodeProperties[] = [
 	{
@@ -43,7 +44,7 @@ export async function execute(
 	}
 	const credentials = await client.getCredentials();
 	try {
-		const tokens = await refreshB2CopyTokens(normalizeHost(credentials.host), refreshToken, plainHttp(this));
+		const tokens = await refreshB2CopyTokens(normalizeHost(credentials.host, undefined, allowsInsecureHttp(credentials)), refreshToken, plainHttp(this));
 		return tokenItem(tokens);
 	} catch (error) {
 		throw tokenErrorToNodeError(this.getNode(), error, itemIndex, [refreshToken, ...(await client.secrets())]);

@@ -1,0 +1,217 @@
+/**
+ * Security in a real n8n 2.41.1 (issue 13, items 5 and 7): the fakes answer with redirects to a
+ * recording server on another 127.0.0.1 port, for every kind of request the package makes
+ * (token calls, GETs, POSTs; 302 and 307; every credential, OAuth2 included, and a credential
+ * Test); the recorder must receive nothing at all, and the run fails with a message naming the
+ * credential's host field.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { B2COPY_PATHS } from '../fakes/b2copy';
+import { json, startFakeServer, type FakeServer } from '../fakes/common';
+import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
+import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
+import { PUBLIC_APP, pbxFixture, type PbxFixture } from '../support/pbx';
+import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { id16, nodeType, workflow } from './workflows';
+
+let n8n: N8nInstance;
+let recorder: FakeServer;
+let b2: B2CopyFixture;
+let crm: CrmComFixture;
+let pbx: PbxFixture;
+
+const cred = (type: string, n: number, name: string) => ({ type, id: id16('seccred', n), name });
+const CREDS = {
+	b2: cred('b2CopyExternalCrmApi', 1, 'B2COPY'),
+	b2Fresh: cred('b2CopyExternalCrmApi', 2, 'B2COPY fresh'),
+	crmPass: cred('crmComApi', 3, 'CRM.COM pass code'),
+	crmCode: cred('crmComApi', 4, 'CRM.COM code'),
+	pbxTrusted: cred('virtualPbxTrustedAppApi', 5, 'PBX trusted'),
+	pbxTrustedFresh: cred('virtualPbxTrustedAppApi', 6, 'PBX trusted fresh'),
+	pbxOAuth: cred('virtualPbxOAuth2Api', 7, 'PBX OAuth2'),
+};
+const use = (c: { type: string; id: string; name: string }) => ({ [c.type]: { id: c.id, name: c.name } });
+
+const b2Request = (method: string, c = CREDS.b2) => ({
+	name: 'Node',
+	type: nodeType('b2Copy'),
+	credentials: use(c),
+	parameters: { resource: 'apiRequest', operation: 'request', method, path: B2COPY_PATHS.echo, jsonBody: '{"x":1}' },
+});
+const crmRequest = (method: string, c: typeof CREDS.crmPass) => ({
+	name: 'Node',
+	type: nodeType('crmCom'),
+	credentials: use(c),
+	parameters:
+		method === 'GET'
+			? { resource: 'apiRequest', operation: 'request', method, action: 'contact_information/list' }
+			: { resource: 'apiRequest', operation: 'request', method, action: 'contact_information/update', jsonBody: '{"contact_information_identifier":{"number":"CI000004"},"notes":"x"}' },
+});
+const pbxGetMe = (c: typeof CREDS.pbxTrusted) => ({
+	name: 'Node',
+	type: nodeType('virtualPbx'),
+	credentials: use(c),
+	parameters: { authentication: c.type === 'virtualPbxOAuth2Api' ? 'oAuth2' : 'trustedApp', resource: 'user', operation: 'getMe' },
+});
+
+const WF = {
+	b2Get: workflow(id16('secwfb2get'), 'B2COPY GET', [b2Request('GET')]),
+	b2Post: workflow(id16('secwfb2post'), 'B2COPY POST', [b2Request('POST')]),
+	b2Exchange: workflow(id16('secwfb2exch'), 'B2COPY exchange', [b2Request('GET', CREDS.b2Fresh)]),
+	crmLogin: workflow(id16('secwfcrmlog'), 'CRM.COM login', [crmRequest('GET', CREDS.crmPass)]),
+	crmGet: workflow(id16('secwfcrmget'), 'CRM.COM GET', [crmRequest('GET', CREDS.crmCode)]),
+	crmPost: workflow(id16('secwfcrmpost'), 'CRM.COM POST', [crmRequest('POST', CREDS.crmCode)]),
+	pbxToken: workflow(id16('secwfpbxtok'), 'PBX token', [pbxGetMe(CREDS.pbxTrustedFresh)]),
+	pbxGet: workflow(id16('secwfpbxget'), 'PBX GET trusted', [pbxGetMe(CREDS.pbxTrusted)]),
+	pbxOAuthGet: workflow(id16('secwfpbxoau'), 'PBX GET OAuth2', [pbxGetMe(CREDS.pbxOAuth)]),
+};
+
+beforeAll(async () => {
+	recorder = await startFakeServer(({ res }) => json(res, 200, { recorded: true }), { name: 'recorder' });
+	[b2, crm, pbx] = await Promise.all([b2copyFixture({ accessTokenTtlSec: 900 }), crmcomFixture(), pbxFixture()]);
+	const tarball = await packPackage();
+	n8n = await startN8nInstance({ tarball });
+	await n8n.importCredentials([
+		{ ...CREDS.b2, data: { ...b2.credentials } },
+		{ ...CREDS.b2Fresh, data: { ...b2.credentials } },
+		{ ...CREDS.crmPass, data: { ...crm.byMethod.identifierPassCode } },
+		{ ...CREDS.crmCode, data: { ...crm.byMethod.authenticationCode } },
+		{ ...CREDS.pbxTrusted, data: { ...pbx.credentials } },
+		{ ...CREDS.pbxTrustedFresh, data: { ...pbx.credentials } },
+		{
+			...CREDS.pbxOAuth,
+			data: {
+				host: pbx.fake.url,
+				clientId: PUBLIC_APP.clientId,
+				clientSecret: PUBLIC_APP.clientSecret,
+				oauthTokenData: { access_token: pbx.publicTokens.accessToken, refresh_token: pbx.publicTokens.refreshToken, token_type: 'Bearer' },
+			},
+		},
+	]);
+	await n8n.importWorkflow(Object.values(WF));
+});
+
+afterAll(async () => {
+	await n8n?.dispose();
+	await Promise.all([recorder?.close(), b2?.fake.close(), crm?.fake.close(), pbx?.fake.close()]);
+});
+
+function secrets(): string[] {
+	return [
+		...(b2 ? [String(b2.credentials.privateKey), ...b2.fake.issuedTokens().access, ...b2.fake.issuedTokens().refresh] : []),
+		...(crm ? [...crm.secrets, ...crm.fake.issuedTokens()] : []),
+		...(pbx ? [...pbx.secrets, ...pbx.fake.issuedTokens().access] : []),
+	].filter((s) => s.length > 0);
+}
+
+/** The recorder saw nothing at all; the run failed naming the host field; no secret in sight. */
+function expectRefused(result: ExecutionResult, hostField: string) {
+	expect(recorder.requests.map((r) => `${r.method} ${r.path} ${r.headers.authorization ?? ''}`)).toEqual([]);
+	expect(result.ok).toBe(false);
+	const text = `${result.error?.message ?? ''} ${result.error?.description ?? ''}`;
+	expect(text).toMatch(/redirect \(HTTP 30[27]\) to another address/);
+	expect(text).toContain(`"${hostField}"`);
+	expect(text).toContain(recorder.url);
+	for (const secret of secrets()) expect(result.stdout + result.stderr).not.toContain(secret);
+}
+
+async function runWith(setFault: () => void, workflowId: string): Promise<ExecutionResult> {
+	recorder.clearLog();
+	for (const fake of [b2.fake, crm.fake, pbx.fake]) fake.clearFaults();
+	setFault();
+	return await n8n.execute(workflowId);
+}
+
+describe('redirects to another origin in n8n 2.41.1: nothing reaches the other port', () => {
+	for (const status of [302, 307]) {
+		it(`B2COPY GET answered ${status}: no Bearer token`, async () => {
+			const result = await runWith(() => b2.fake.fail({ path: B2COPY_PATHS.echo }, { kind: 'redirect', to: recorder.url, status }), WF.b2Get.id);
+			expectRefused(result, 'Host URL');
+		});
+		it(`PBX GET answered ${status} (trusted app): no Bearer token`, async () => {
+			const result = await runWith(() => pbx.fake.fail({ path: '/api/ver1.0/user/' }, { kind: 'redirect', to: recorder.url, status }), WF.pbxGet.id);
+			expectRefused(result, 'Host URL');
+		});
+		it(`PBX GET answered ${status} (OAuth2): no Bearer token`, async () => {
+			const result = await runWith(() => pbx.fake.fail({ path: '/api/ver1.0/user/' }, { kind: 'redirect', to: recorder.url, status }), WF.pbxOAuthGet.id);
+			expectRefused(result, 'Host URL');
+		});
+		it(`CRM.COM GET answered ${status}: no ?token=`, async () => {
+			const result = await runWith(() => crm.fake.fail({ path: /contact_information\/list$/ }, { kind: 'redirect', to: recorder.url, status }), WF.crmGet.id);
+			expectRefused(result, 'Server URL');
+		});
+	}
+
+	it('B2COPY POST answered 307: neither the token nor the body', async () => {
+		const result = await runWith(() => b2.fake.fail({ path: B2COPY_PATHS.echo, method: 'POST' }, { kind: 'redirect', to: recorder.url, status: 307 }), WF.b2Post.id);
+		expectRefused(result, 'Host URL');
+	});
+
+	it('B2COPY token exchange answered 307: no signed assertion', async () => {
+		const result = await runWith(() => b2.fake.fail({ path: B2COPY_PATHS.exchange }, { kind: 'redirect', to: recorder.url, status: 307 }), WF.b2Exchange.id);
+		expectRefused(result, 'Host URL');
+	});
+
+	it('CRM.COM login answered 307: no Basic consumer key, no pass code', async () => {
+		const result = await runWith(() => crm.fake.fail({ path: /token$/ }, { kind: 'redirect', to: recorder.url, status: 307 }), WF.crmLogin.id);
+		expectRefused(result, 'Server URL');
+	});
+
+	it('CRM.COM POST answered 307: the session token in the body stays home', async () => {
+		const result = await runWith(() => crm.fake.fail({ path: /contact_information\/update$/ }, { kind: 'redirect', to: recorder.url, status: 307 }), WF.crmPost.id);
+		expectRefused(result, 'Server URL');
+	});
+
+	it('PBX token request answered 307: no client secret', async () => {
+		const result = await runWith(() => pbx.fake.fail({ path: '/oauth/token' }, { kind: 'redirect', to: recorder.url, status: 307 }), WF.pbxToken.id);
+		expectRefused(result, 'Host URL');
+	});
+
+	it('a same-origin redirect on a GET still works (B2COPY)', async () => {
+		const result = await runWith(
+			() => b2.fake.fail({ path: B2COPY_PATHS.echo }, { kind: 'redirect', to: `${b2.fake.url}${B2COPY_PATHS.echo}?moved=1`, status: 302 }),
+			WF.b2Get.id,
+		);
+		expect(result.ok, JSON.stringify(result.error)).toBe(true);
+		expect(result.nodes.Node.items[0].json.query).toMatchObject({ moved: '1' });
+		expect(recorder.requests).toEqual([]);
+	});
+
+	it('credential Test (B2COPY exchange answered 307): no assertion reaches the other port', async () => {
+		await n8n.startServer();
+		recorder.clearLog();
+		b2.fake.clearFaults();
+		b2.fake.fail({ path: B2COPY_PATHS.exchange }, { kind: 'redirect', to: recorder.url, status: 307 });
+		const test = await n8n.testCredential({ name: 'B2COPY redirected', type: 'b2CopyExternalCrmApi', data: { ...b2.credentials } });
+		expect(test.status).toBe('Error');
+		expect(recorder.requests).toEqual([]);
+	});
+});
+
+describe('AI tool variants in n8n 2.41.1 (issue 13, item 6)', () => {
+	it('n8n registers a tool variant of each action node without the secret resources, with the read-only switch', async () => {
+		if (!n8n.serverRunning) await n8n.startServer();
+		const response = await n8n.rest<Array<Record<string, any>>>('GET', '/types/nodes.json');
+		expect(response.status, response.text.slice(0, 200)).toBe(200);
+		const types = response.body;
+		const cases: Array<[string, string]> = [
+			['b2Copy', 'token'],
+			['crmCom', 'token'],
+			['virtualPbx', 'application'],
+		];
+		for (const [name, secret] of cases) {
+			const tool = types.find((t) => t.name === `n8n-nodes-crm-pbx.${name}Tool`);
+			expect(tool, `${name}Tool registered`).toBeDefined();
+			const resources = (tool?.properties as Array<Record<string, any>>).filter((p) => p.name === 'resource');
+			// The node's own Resource is hidden in the tool (@tool), the tool's lacks the secret one.
+			const forTool = resources.filter((p) => p.displayOptions?.show?.['@tool']?.[0] === true);
+			const forNode = resources.filter((p) => p.displayOptions?.hide?.['@tool']?.[0] === true);
+			expect(forTool).toHaveLength(1);
+			expect(forNode).toHaveLength(1);
+			expect(forTool[0].options.map((o: { value: string }) => o.value)).not.toContain(secret);
+			expect(forNode[0].options.map((o: { value: string }) => o.value)).toContain(secret);
+			expect((tool?.properties as Array<Record<string, any>>).some((p) => p.name === 'allowWritesAsTool' && p.default === false)).toBe(true);
+		}
+	});
+});
