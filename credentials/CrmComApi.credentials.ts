@@ -44,6 +44,36 @@ export const crmComAuthenticate: IAuthenticate = async (
 
 const show = (loginMethod: string[]) => ({ show: { loginMethod } });
 
+/** A contact number the Test looks up; "not found" is the expected answer. */
+export const TEST_CONTACT_NUMBER = 'N8N-CREDENTIAL-TEST';
+
+/**
+ * Envelope codes that mean "this session token is refused". CRM.COM documents none of them
+ * (vendors.md): these are the plausible spellings; any other non-OK answer to the Test's lookup
+ * (NOT_FOUND above all) shows the token was accepted.
+ */
+export const TOKEN_REFUSAL_CODES = [
+	'MISSING_TOKEN',
+	'INVALID_TOKEN',
+	'TOKEN_EXPIRED',
+	'EXPIRED_TOKEN',
+	'TOKEN_INVALID',
+	'TOKEN_MISSING',
+	'INVALID_SESSION',
+	'SESSION_EXPIRED',
+	'AUTHENTICATION_FAILED',
+	'AUTHENTICATION_REQUIRED',
+	'UNAUTHORIZED',
+	'UNAUTHORISED',
+	'NOT_AUTHORIZED',
+	'NOT_AUTHORISED',
+	'ACCESS_DENIED',
+	'PERMISSION_DENIED',
+	'FORBIDDEN',
+	'INSUFFICIENT_PRIVILEGES',
+	'NO_PERMISSION',
+] as const;
+
 export class CrmComApi implements ICredentialType {
 	name = 'crmComApi';
 
@@ -148,6 +178,15 @@ export class CrmComApi implements ICredentialType {
 
 	authenticate = crmComAuthenticate;
 
+	/**
+	 * The Test rests on what CRM.COM documents publicly: the login itself (n8n runs
+	 * preAuthentication, forced, before the test request, and its refusals name the field to
+	 * fix), then one documented read, `contact_information/show`, for a contact number that does
+	 * not exist. A NOT_FOUND answer (HTTP 200 or 404) proves the session token works; only a
+	 * refusal of the token, or an answer that is not CRM.COM's envelope, fails the Test, with a
+	 * message that says the login itself worked. (No public page lists contact_information/list,
+	 * which an earlier Test used: servers without it failed the Test with a bare "Not Found".)
+	 */
 	test: ICredentialTestRequest = {
 		request: {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
@@ -155,20 +194,30 @@ export class CrmComApi implements ICredentialType {
 			sendCredentialsOnCrossOriginRedirect: false,
 			baseURL:
 				'={{String($credentials.serverUrl).trim().replace(/\\/+$/, "").replace(/\\/crmapi(\\/rest(\\/v2)?)?$/i, "") + "/crmapi/rest/v2"}}',
-			url: '/contact_information/list',
+			url: '/contact_information/show',
 			method: 'GET',
-			qs: { number_of_results: 1, offset: 0 },
+			qs: { contact_information_identifier: `number=${TEST_CONTACT_NUMBER}`, fields_set: 'id' },
+			// CRM.COM may answer "not found" with HTTP 404: judged by the envelope, not the status.
+			ignoreHttpStatusErrors: true,
 		},
 		rules: [
 			{
-				// CRM.COM answers failures with HTTP 200 and an envelope; a failed call carries no data.
 				type: 'responseSuccessBody',
-				properties: { key: 'data', value: null, message: 'CRM.COM logged in but refused the first call with the session token' },
+				properties: {
+					key: 'status',
+					value: undefined,
+					message:
+						'CRM.COM accepted the login, but answered a contact lookup (contact_information/show) with something that is not a Web API answer. Check the "Server URL" field, and any proxy between n8n and CRM.COM.',
+				},
 			},
-			{
-				type: 'responseSuccessBody',
-				properties: { key: 'data', value: undefined, message: 'CRM.COM logged in but refused the first call with the session token' },
-			},
+			...TOKEN_REFUSAL_CODES.map((code) => ({
+				type: 'responseSuccessBody' as const,
+				properties: {
+					key: 'status.code',
+					value: code,
+					message: `CRM.COM accepted the login but refused the new session token on a contact lookup (contact_information/show answered ${code}). Check that the access token may read contacts, and the "Unit" field if you set one.`,
+				},
+			})),
 		],
 	};
 }

@@ -90,18 +90,15 @@ export class CrmComClient extends VendorClient {
 	}
 
 	/**
-	 * Like `call`, but CRM.COM's "not found" (a NOT_FOUND envelope, or an OK envelope without
-	 * data) is an answer, not an error.
+	 * Like `call`, but CRM.COM's "not found" (a NOT_FOUND envelope with HTTP 200 or 404, or an
+	 * OK envelope whose data is null or an empty list) is an answer, not an error.
 	 */
 	async lookup(method: CrmComMethod, action: string, params: IDataObject, options: SendOptions): Promise<Lookup> {
 		const body = await this.envelope(method, action, params, options, true);
 		if (!isOkEnvelope(body)) return { found: false, said: redact(envelopeText(body), await this.secrets()) };
 		const data = body.data;
-		const empty =
-			data === null ||
-			data === undefined ||
-			(Array.isArray(data) && data.length === 0) ||
-			(typeof data === 'object' && !Array.isArray(data) && Object.keys(data).length === 0);
+		// An empty object stays a result: fields_set may have trimmed every field of a real record.
+		const empty = data === null || data === undefined || (Array.isArray(data) && data.length === 0);
 		return empty ? { found: false, said: 'no contact in its answer (status OK, no data)' } : { found: true, data };
 	}
 

@@ -1,7 +1,7 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { CrmComApi, crmComAuthenticate } from '../../credentials/CrmComApi.credentials';
+import { CrmComApi, TEST_CONTACT_NUMBER, TOKEN_REFUSAL_CODES, crmComAuthenticate } from '../../credentials/CrmComApi.credentials';
 import { crmComFingerprint } from '../../nodes/CrmCom/auth';
 import { CRMCOM_PATHS, decodeJwtPayload } from '../fakes/crmcom';
 import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
@@ -43,7 +43,9 @@ async function credentialTest(credentials: ICredentialDataDecryptedObject): Prom
 	for (const rule of type.test.rules ?? []) {
 		if (rule.type !== 'responseSuccessBody') continue;
 		const { key, value, message } = rule.properties;
-		if ((body as IDataObject)?.[key] === value) return { status: 'Error', message, body };
+		// lodash get, as n8n's credential tester reads rule keys.
+		const found = key.split('.').reduce<unknown>((at, part) => (typeof at === 'object' && at !== null ? (at as IDataObject)[part] : undefined), body);
+		if (found === value) return { status: 'Error', message, body };
 	}
 	return { status: 'OK', message: 'Connection tested successfully', body };
 }
@@ -133,15 +135,34 @@ describe('CRM.COM API credential', () => {
 		expect(empty.qs).toBeUndefined();
 	});
 
-	it.each(['', '/', '/crmapi/rest/v2', '/crmapi/rest/v2/'])('the Test (server URL + %j) lists one contact with the token in the query', async (suffix) => {
+	it.each(['', '/', '/crmapi/rest/v2', '/crmapi/rest/v2/'])('the Test (server URL + %j) logs in, then looks up a contact that does not exist: NOT_FOUND passes', async (suffix) => {
 		const verdict = await credentialTest({ ...f.credentials, serverUrl: `${f.fake.url}${suffix}` });
-		expect(verdict.status).toBe('OK');
-		expect((verdict.body as { data: unknown[] }).data).toHaveLength(1);
-		const [list] = f.fake.requestsTo(CRMCOM_PATHS.contactList, 'GET');
-		expect(list.query).toMatchObject({ number_of_results: '1', offset: '0' });
-		expect(f.fake.issuedTokens()).toContain(list.query.token);
+		expect(verdict.status, verdict.message).toBe('OK');
+		expect(verdict.body).toMatchObject({ data: null, status: { code: 'NOT_FOUND' } });
+		const [show] = f.fake.requestsTo(CRMCOM_PATHS.contactShow, 'GET');
+		expect(show.query).toMatchObject({ contact_information_identifier: `number=${TEST_CONTACT_NUMBER}`, fields_set: 'id' });
+		expect(f.fake.issuedTokens()).toContain(show.query.token);
+		expect(f.fake.requestsTo(CRMCOM_PATHS.contactList)).toHaveLength(0);
 		expect(f.fake.counters.placementViolations).toBe(0);
-		expect(f.fake.counters.protectedOk).toBe(1);
+		expect(f.fake.counters).toMatchObject({ loginOk: 1, protectedOk: 1 });
+	});
+
+	it.each(['http404', 'envelope200'] as const)('the Test passes on a server without contact_information/list (%s) and whatever shape "not found" takes', async (mode) => {
+		f.fake.settings.contactListMethod = mode;
+		try {
+			for (const shape of ['envelope200', 'http404', 'okEmpty'] as const) {
+				f.fake.settings.notFoundShape = shape;
+				const verdict = await credentialTest(f.credentials);
+				expect(verdict.status, `${shape}: ${verdict.message}`).toBe('OK');
+			}
+			// The fake really has no list method now.
+			const token = String((await preAuthenticate(f.credentials)).sessionToken);
+			const list = await testHttpRequest({ url: `${f.fake.url}${CRMCOM_PATHS.contactList}`, qs: { token }, ignoreHttpStatusErrors: true, returnFullResponse: true });
+			expect((list as { statusCode: number }).statusCode).toBe(mode === 'http404' ? 404 : 200);
+		} finally {
+			f.fake.settings.contactListMethod = 'present';
+			f.fake.settings.notFoundShape = 'envelope200';
+		}
 	});
 
 	it('the Test fails with the login message, or the rule message when the token is refused', async () => {
@@ -150,8 +171,26 @@ describe('CRM.COM API credential', () => {
 		expect(wrong.message).toMatch(/INVALID_PASS_CODE.*Check "Pass Code"/);
 		expect(wrong.message).not.toContain('pc-wrong-999999');
 
-		f.fake.fail({ path: CRMCOM_PATHS.contactList }, { status: 200, body: { data: null, status: { code: 'INVALID_TOKEN', message: 'Invalid token', description: '' } } });
-		const refused = await credentialTest(f.credentials);
-		expect(refused).toMatchObject({ status: 'Error', message: 'CRM.COM logged in but refused the first call with the session token' });
+		const key = await credentialTest({ ...f.credentials, consumerKey: 'ck-wrong-key-000000' });
+		expect(key.message).toMatch(/INVALID_CONSUMER_APPLICATION_KEY.*Check "Consumer Application Key"/);
+
+		for (const [status, code] of [[200, 'INVALID_TOKEN'], [401, 'TOKEN_EXPIRED'], [403, 'PERMISSION_DENIED']] as const) {
+			f.fake.fail({ path: CRMCOM_PATHS.contactShow }, { status, body: { data: null, status: { code, message: 'No', description: '' } } });
+			const refused = await credentialTest(f.credentials);
+			expect(refused.status).toBe('Error');
+			expect(refused.message).toBe(
+				`CRM.COM accepted the login but refused the new session token on a contact lookup (contact_information/show answered ${code}). Check that the access token may read contacts, and the "Unit" field if you set one.`,
+			);
+		}
+		f.fake.fail({ path: CRMCOM_PATHS.contactShow }, { kind: 'html', status: 404 });
+		const html = await credentialTest(f.credentials);
+		expect(html.status).toBe('Error');
+		expect(html.message).toMatch(/^CRM\.COM accepted the login, but answered a contact lookup .* not a Web API answer\. Check the "Server URL" field/);
+	});
+
+	it('every token refusal code has its own rule and message', () => {
+		const rules = (type.test.rules ?? []).filter((r) => r.type === 'responseSuccessBody' && r.properties.key === 'status.code');
+		expect(rules.map((r) => (r.properties as { value: unknown }).value)).toEqual([...TOKEN_REFUSAL_CODES]);
+		for (const code of ['NOT_FOUND', 'OK', 'UNKNOWN_METHOD', 'INVALID_PARAMETER']) expect(TOKEN_REFUSAL_CODES as readonly string[]).not.toContain(code);
 	});
 });

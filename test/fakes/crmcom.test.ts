@@ -120,6 +120,8 @@ async function login(body: unknown = { access_token_identifier: { authentication
 const get = (path: string, token: string | undefined, query: Record<string, string> = {}) =>
 	call('GET', path, { query: token === undefined ? query : { token, ...query } });
 
+const controlFake = (body: unknown) => call('POST', CRMCOM_PATHS.control, { body });
+
 const showContact = (token: string, identifier: string, extra: Record<string, string> = {}) =>
 	get(CRMCOM_PATHS.contactShow, token, { contact_information_identifier: identifier, ...extra });
 
@@ -692,6 +694,105 @@ describe('data methods', () => {
 			headers: { 'content-type': 'application/x-www-form-urlencoded' },
 		});
 		expect([form.status, form.body.status.code]).toEqual([400, 'INVALID_CONTENT_TYPE']);
+	});
+
+	it('contact_information/create: strict fields, udf types, a new contact shown afterwards; writes counted', async () => {
+		await start();
+		const token = await login();
+		const create = (body: Record<string, unknown>) =>
+			call('POST', CRMCOM_PATHS.contactCreate, { body: { token, ...body } });
+		const ok = await create({
+			first_name: 'Eleni',
+			last_name: 'Kallis',
+			phone: '+35799000001',
+			udf_string_1: 'inbound',
+			udf_float_2: 42.5,
+			udf_date_3: '2024-05-31T14:05:00Z',
+		});
+		expect(ok.body.status.code).toBe('OK');
+		expect(ok.body.data).toMatchObject({ number: 'CI003001', type: 'PERSON', name: 'Eleni Kallis', email: null, udf_float_2: 42.5 });
+		expect((await showContact(token, 'phone=+35799000001')).body.data).toMatchObject({ number: 'CI003001', udf_string_1: 'inbound' });
+		const company = await create({ type: 'COMPANY', company_name: 'Kestora Ltd' });
+		expect(company.body.data).toMatchObject({ number: 'CI003002', name: 'Kestora Ltd' });
+		const refusals: Array<[Record<string, unknown>, string, RegExp]> = [
+			[{ last_name: 'X', nickname: 'y' }, 'INVALID_PARAMETER', /Unknown or read-only field: nickname/],
+			[{ last_name: 'X', udf_float_1: '3.5' }, 'INVALID_PARAMETER', /udf_float_1 must be a number/],
+			[{ last_name: 'X', udf_date_1: '2024-02-31' }, 'INVALID_PARAMETER', /udf_date_1 must be a date/],
+			[{ last_name: 'X', udf_string_21: 'a' }, 'INVALID_PARAMETER', /Unknown user-defined field/],
+			[{ last_name: 'X', udf_text_1: 'a' }, 'INVALID_PARAMETER', /Unknown or read-only field/],
+			[{ last_name: 'X', email: 'nope' }, 'INVALID_PARAMETER', /email/],
+			[{ first_name: 'Only' }, 'MANDATORY_PARAMETER_MISSING', /last_name is mandatory/],
+			[{ type: 'COMPANY' }, 'MANDATORY_PARAMETER_MISSING', /company_name is mandatory/],
+			[{ type: 'ROBOT', last_name: 'X' }, 'INVALID_PARAMETER', /type must be PERSON or COMPANY/],
+			[{ last_name: 'X', contact_information_identifier: { number: 'CI000001' } }, 'INVALID_PARAMETER', /not applicable/],
+		];
+		for (const [body, code, message] of refusals) {
+			const answer = await create(body);
+			expect([answer.status, answer.body.status.code], JSON.stringify(body)).toEqual([200, code]);
+			expect(answer.body.status.message).toMatch(message);
+		}
+		const query = await fetch(`${fake.url}${CRMCOM_PATHS.contactCreate}?token=${token}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ last_name: 'Q' }),
+		});
+		expect(((await query.json()) as any).status.code).toBe('MISSING_TOKEN');
+		expect(fake.counters).toMatchObject({ contactWrites: 2, contactCreates: 2, contactUpdates: 0, writesByContact: { CI003001: 1, CI003002: 1 } });
+		expect(fake.contacts).toHaveLength(3002);
+	});
+
+	it('contact_information/update: null clears (not names), udf fields, writes counted per contact', async () => {
+		await start();
+		const token = await login();
+		const update = (body: Record<string, unknown>) =>
+			call('POST', CRMCOM_PATHS.contactUpdate, { body: { token, contact_information_identifier: { number: 'CI000005' }, ...body } });
+		expect((await update({ notes: 'x', udf_string_2: 'answered', udf_float_1: 3 })).body.status.code).toBe('OK');
+		const cleared = await update({ notes: null, udf_string_2: null, email: null, company_name: 'Acme' });
+		expect(cleared.body.data).toMatchObject({ notes: null, udf_string_2: null, email: null, udf_float_1: 3, company_name: 'Acme' });
+		expect((await update({ last_name: null })).body.status.message).toBe('last_name cannot be null');
+		expect((await update({ udf_float_1: 'x' })).body.status.code).toBe('INVALID_PARAMETER');
+		expect(fake.writesTo('CI000005')).toBe(2);
+		expect(fake.counters).toMatchObject({ contactWrites: 2, contactUpdates: 2 });
+	});
+
+	it.each(['envelope', 'http500'] as const)('writeFailure %s: writes refused and not applied; dropAfterWrites applies, then drops', async (mode) => {
+		await start({ writeFailure: mode });
+		const token = await login();
+		const body = { token, contact_information_identifier: { number: 'CI000009' }, notes: 'x' };
+		const failed = await call('POST', CRMCOM_PATHS.contactUpdate, { body });
+		expect([failed.status, failed.body.status.code]).toEqual(mode === 'envelope' ? [200, 'SAVE_FAILED'] : [500, 'INTERNAL_ERROR']);
+		expect(failed.body.status.message).not.toMatch(/token|session|auth|login|credential|forbidden|expired/i);
+		expect(fake.contacts[8].notes).toBeNull();
+		expect(fake.counters).toMatchObject({ contactWrites: 0, writeFailures: 1 });
+
+		expect((await controlFake({ action: 'writeFailure', mode: 'off' })).status).toBe(200);
+		expect((await controlFake({ action: 'dropAfterWrites', n: 1 })).status).toBe(200);
+		await expect(call('POST', CRMCOM_PATHS.contactUpdate, { body })).rejects.toThrow();
+		expect(fake.contacts[8].notes).toBe('x');
+		expect(fake.writesTo('CI000009')).toBe(1);
+		expect((await call('POST', CRMCOM_PATHS.contactUpdate, { body })).body.status.code).toBe('OK');
+		expect(fake.writesTo('CI000009')).toBe(2);
+		expect((await controlFake({ action: 'writeFailure', mode: 'sometimes' })).status).toBe(400);
+	});
+
+	it('contactListMethod removes the list method (bare 404 or 200 UNKNOWN_METHOD); notFoundShape shapes show\'s misses', async () => {
+		await start({ contactListMethod: 'http404' });
+		const token = await login();
+		const bare = await get(CRMCOM_PATHS.contactList, token);
+		expect([bare.status, bare.text]).toEqual([404, 'Not Found']);
+		await controlFake({ action: 'contactListMethod', mode: 'envelope200' });
+		const envelope = await get(CRMCOM_PATHS.contactList, token);
+		expect([envelope.status, envelope.body.status.code]).toEqual([200, 'UNKNOWN_METHOD']);
+		await controlFake({ action: 'contactListMethod', mode: 'present' });
+		expect((await get(CRMCOM_PATHS.contactList, token, { number_of_results: '1' })).body.data).toHaveLength(1);
+
+		const miss = async () => await showContact(token, 'number=CI999999');
+		expect([(await miss()).status, (await miss()).body.status.code]).toEqual([200, 'NOT_FOUND']);
+		await controlFake({ action: 'notFoundShape', shape: 'http404' });
+		expect([(await miss()).status, (await miss()).body.status.code]).toEqual([404, 'NOT_FOUND']);
+		await controlFake({ action: 'notFoundShape', shape: 'okEmpty' });
+		expect((await miss()).body).toEqual({ data: null, status: { code: 'OK', description: '', message: '' } });
+		expect((await showContact(token, 'number=CI000001')).body.data.number).toBe('CI000001');
 	});
 
 	it('unknown methods and wrong HTTP methods', async () => {

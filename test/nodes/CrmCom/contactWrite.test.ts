@@ -288,6 +288,19 @@ describe('Contact → Get: On Not Found', () => {
 		]);
 	});
 
+	it('a found contact trimmed to nothing by Fields (fields_set) is still found', async () => {
+		const output = await run({ ...get('CI000004', 'nothing'), contactFields: { fieldsSet: 'no_such_field' } });
+		expect(output).toEqual([{ json: {}, pairedItem: { item: 0 } }]);
+	});
+
+	it('a lookup lost on the network is retried (a read), and its error does not speak of a write', async () => {
+		f.fake.fail({ path: CRMCOM_PATHS.contactShow, times: 10 }, { kind: 'drop' });
+		const error = await failure(get('CI000004', 'nothing'));
+		expect(error.message).toMatch(/^Could not reach CRM\.COM for the contact lookup/);
+		expect(error.description).not.toMatch(/not sent again/);
+		expect(f.fake.requestsTo(CRMCOM_PATHS.contactShow).length).toBeGreaterThan(1);
+	});
+
 	it('other refusals still fail whatever On Not Found says', async () => {
 		f.fake.fail({ path: CRMCOM_PATHS.contactShow }, { status: 200, body: { data: null, status: { code: 'INVALID_PARAMETER', message: 'Bad identifier', description: '' } } });
 		const error = await failure(get('CI000001', 'nothing'));
