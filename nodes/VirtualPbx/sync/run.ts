@@ -25,13 +25,15 @@ import { gmtParameter } from '../actions/common';
 
 export const HINT_KEY = 'syncFrom';
 
-export function n8nEnv(ctx: IExecuteFunctions): SyncEnv {
+/** The sync's environment inside n8n (tests may shorten the settle time). */
+export function n8nEnv(ctx: IExecuteFunctions, override: Partial<SyncEnv> = {}): SyncEnv {
 	return {
 		store: n8nStore(ctx),
 		now: () => Date.now(),
 		sleep: async (ms) => await sleep(ms),
 		random: () => randomInt(0, 1_000_000) / 1_000_000,
 		settleMs: SETTLE_MS,
+		...override,
 	};
 }
 
@@ -53,14 +55,14 @@ function storeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): 
 	return error;
 }
 
-export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<IDataObject[]> {
+export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number, override: Partial<SyncEnv> = {}): Promise<IDataObject[]> {
 	const configuredStart = gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string;
 	const lookbackMs = Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, 240)) || 0) * 60_000;
 	const maxCalls = Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, 1000)) || 1000));
 	const leaseMs = Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
 	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
 	const filters = filterQuery(ctx, itemIndex);
-	const env = n8nEnv(ctx);
+	const env = n8nEnv(ctx, override);
 	const staticData = ctx.getWorkflowStaticData('node');
 
 	const empty = (await env.store.count()) === 0;
