@@ -1,8 +1,8 @@
 /**
  * The example workflows of examples/ inside a real n8n 2.41.1 against the fake vendors, imported
  * as the demo imports them: each runs to success; the call sync returns each call exactly once
- * across runs (the watermark lives in the workflow's static data, which n8n saves after an
- * `n8n execute` run); the missed-call trigger starts on a missed inbound hang-up only.
+ * across runs (the sync state lives in n8n's processed-items store; a call counts once it reached
+ * Mark as Synced); the missed-call trigger starts on a missed inbound hang-up only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -83,22 +83,26 @@ describe('examples/ in n8n 2.41.1', () => {
 		expect(fakes.b2copy.fake.feePolls('WD-2024-000123')).toBe(3);
 	});
 
-	it('pbx-call-sync: the first run returns the calls of the last day, enriched; after 7 new calls the next run returns exactly those 7; then none', async () => {
+	it('pbx-call-sync: the first run returns the external calls of the last day, enriched, marked as synced; after 7 new calls the next run returns exactly those 7; then none', async () => {
 		const before = Date.now();
 		const first = await n8n.execute(SYNC);
 		const after = Date.now();
 		const firstCalls = items(first, 'Get New Calls');
-		// "Start" ($now minus one day) is used on the first run only.
-		const inDay = fakes.pbx.allCalls().filter((c) => c.start_time_gmt >= formatPbxDatetime(after - 86_400_000));
+		// "Start" ($now minus one day) is where the first run begins; internal calls are skipped.
+		const inDay = fakes.pbx.allCalls().filter((c) => c.flow !== 'internal' && c.start_time_gmt >= formatPbxDatetime(after - 86_400_000));
 		const returned = new Set(firstCalls.map((c) => String(c.json.call_uuid)));
 		expect(returned.size).toBe(firstCalls.length);
 		for (const c of inDay) expect(returned.has(c.call_uuid), c.call_uuid).toBe(true);
-		for (const c of firstCalls) expect(String(c.json.start_time_gmt) >= formatPbxDatetime(before - 86_400_000 - 1000)).toBe(true);
+		for (const c of firstCalls) {
+			expect(String(c.json.start_time_gmt) >= formatPbxDatetime(before - 86_400_000 - 1000)).toBe(true);
+			expect(c.json.flow).not.toBe('internal');
+		}
 		expect(firstCalls.length).toBeGreaterThan(20);
 		const firstEnriched = items(first, 'Enriched Calls');
 		expect(firstEnriched.map((c) => c.json.call_uuid)).toEqual(firstCalls.map((c) => c.json.call_uuid));
+		expect(items(first, 'Mark as Synced').map((c) => c.json)).toEqual(firstCalls.map((c) => ({ call_uuid: c.json.call_uuid, synced: true })));
 
-		const added = fakes.pbx.addCalls(7);
+		const added = fakes.pbx.addCalls(7, { external: true });
 		const linked = giveCallersContacts(fakes.crmcom, added.slice(0, 4));
 		expect(linked.size).toBeGreaterThan(0);
 
@@ -136,13 +140,6 @@ describe('examples/ in n8n 2.41.1', () => {
 		}, 180_000);
 		afterAll(async () => {
 			await n8n.stopServer();
-		});
-
-		it('pbx-call-sync keeps its watermark in the workflow\'s static data: the newest call returned', async () => {
-			const wf = await n8n.apiRequest('GET', `/workflows/${SYNC}`);
-			expect(wf.status, wf.text).toBe(200);
-			const newest = fakes.pbx.allCalls().at(-1)!.start_time_gmt;
-			expect(wf.body.staticData).toMatchObject({ 'node:Get New Calls': { watermark: newest } });
 		});
 
 		async function executionsOf(workflowId: string): Promise<Array<{ id: string; status: string; data?: Record<string, unknown> }>> {

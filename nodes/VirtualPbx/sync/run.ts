@@ -8,7 +8,8 @@
  * static data. n8n saves static data only for production runs (schedule, CLI, webhook), never
  * for manual runs, so in the editor the hint does not move and every run reads from Start:
  * slower, never wrong, because which calls are synced lives in the store alone. A lower hint is
- * always safe; the lookback makes a stale one harmless.
+ * always safe; the lookback makes a stale one harmless. The lookback never reaches before the
+ * Start of the first run (kept beside the hint), so calls left out by Start stay out.
  */
 import { randomInt } from 'node:crypto';
 
@@ -24,14 +25,17 @@ import { filterQuery, fetchCallPage } from '../actions/callHistory/getMany.opera
 import { gmtParameter } from '../actions/common';
 
 export const HINT_KEY = 'syncFrom';
+export const FLOOR_KEY = 'syncFloor';
 
-export function n8nEnv(ctx: IExecuteFunctions): SyncEnv {
+/** The sync's environment inside n8n (tests may shorten the settle time). */
+export function n8nEnv(ctx: IExecuteFunctions, override: Partial<SyncEnv> = {}): SyncEnv {
 	return {
 		store: n8nStore(ctx),
 		now: () => Date.now(),
 		sleep: async (ms) => await sleep(ms),
 		random: () => randomInt(0, 1_000_000) / 1_000_000,
 		settleMs: SETTLE_MS,
+		...override,
 	};
 }
 
@@ -53,19 +57,24 @@ function storeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): 
 	return error;
 }
 
-export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<IDataObject[]> {
+export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number, override: Partial<SyncEnv> = {}): Promise<IDataObject[]> {
 	const configuredStart = gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string;
 	const lookbackMs = Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, 240)) || 0) * 60_000;
 	const maxCalls = Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, 1000)) || 1000));
 	const leaseMs = Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
 	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
 	const filters = filterQuery(ctx, itemIndex);
-	const env = n8nEnv(ctx);
+	const env = n8nEnv(ctx, override);
 	const staticData = ctx.getWorkflowStaticData('node');
 
 	const empty = (await env.store.count()) === 0;
 	const hint = !empty && typeof staticData[HINT_KEY] === 'string' ? (staticData[HINT_KEY] as string) : undefined;
-	const start = hint ? formatGmt(Math.min(gmtToMs(hint) - lookbackMs, env.now())) : configuredStart;
+	// The first run's Start is the floor: the lookback never reaches calls before it (Start is
+	// often "now minus a day", and those older calls were left out on purpose).
+	if (empty || typeof staticData[FLOOR_KEY] !== 'string') staticData[FLOOR_KEY] = configuredStart;
+	const floor = staticData[FLOOR_KEY] as string;
+	let start = hint ? formatGmt(Math.min(gmtToMs(hint) - lookbackMs, env.now())) : configuredStart;
+	if (hint && start < floor) start = floor;
 	const end = formatGmt(env.now());
 	const pager: PagerState = { perPage: 0, requests: 0 };
 	const pages = callPages(
