@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { VendorClient } from './client';
 import { runItems } from './items';
 import { readRunSettings, type Operation, type RunSettings } from './operation';
+import { withRunParameters } from './parameters';
 import { RequestReuse } from './reuse';
 
 export type OperationTable<Client> = Record<string, Record<string, Operation<Client>>>;
@@ -29,10 +30,12 @@ export async function route<Client extends VendorClient>(
 	const client = makeClient(settings);
 	// Identical lookups once per run: the memory belongs to this run's client only.
 	if (selected.reusable && settings.reuse) client.reuse = new RequestReuse((response) => client.isAuthFailure(response));
+	// Expression-free parameters are resolved once per run, not once per item (parameters.ts).
+	const itemContext = withRunParameters(ctx);
 	const items = await runItems(
 		ctx,
 		{ concurrency: selected.parallel ? settings.concurrency : 1 },
-		async (itemIndex) => await selected.execute.call(ctx, client, itemIndex),
+		async (itemIndex) => await selected.execute.call(itemContext, client, itemIndex),
 	);
 	return [items];
 }
