@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { VendorClient } from './client';
 import { runItems } from './items';
 import { readRunSettings, type Operation, type RunSettings } from './operation';
+import { withRunParameters } from './parameters';
 import { guardToolRun, type SecretOperations } from './tool';
 import { RequestReuse } from './reuse';
 
@@ -32,12 +33,14 @@ export async function route<Client extends VendorClient>(
 	const client = makeClient(settings);
 	// Identical lookups once per run: the memory belongs to this run's client only.
 	if (selected.reusable && settings.reuse) client.reuse = new RequestReuse((response) => client.isAuthFailure(response));
+	// Expression-free parameters are resolved once per run, not once per item (parameters.ts).
+	const itemContext = withRunParameters(ctx);
 	const items = await runItems(
 		ctx,
 		{ concurrency: selected.parallel ? settings.concurrency : 1 },
 		async (itemIndex) => {
 			guardToolRun(ctx, resource, operation, secretOperations, itemIndex);
-			return await selected.execute.call(ctx, client, itemIndex);
+			return await selected.execute.call(itemContext, client, itemIndex);
 		},
 	);
 	return [items];

@@ -171,7 +171,9 @@ export function createExecuteContext(options: ContextOptions): TestContext {
 		getInputData: () => items,
 		continueOnFail: () => options.continueOnFail ?? false,
 		getCredentials,
-		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown) => {
+		getNodeParameter: (name: string, itemIndex: number, fallback?: unknown, opts?: { rawExpressions?: boolean }) => {
+			// Per-item parameters stand for expressions in a real workflow: their raw form is one.
+			if (opts?.rawExpressions && typeof options.params === 'function') return '={{ per item }}';
 			const value = getPath(params(itemIndex), name);
 			if (value === undefined) {
 				if (fallback !== undefined) return fallback;
