@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Every check CI runs, in order: lint, type check, the fast suite, the real-n8n suite.
-# Ends with one summary line "N passed, N failed".
+# Every check CI runs, in order: lint, type check, the scanner, the release dry run, the fast
+# suite, the real-n8n suite. Ends with one summary line "N passed, N failed" (each test of the
+# suites, plus each non-vitest step recorded in .tmp/steps.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
+: > .tmp/steps.txt
 status=0
 step() { echo; echo "==== $1"; }
+# record NAME CMD...: runs a step that is not a vitest suite and counts it in the summary.
+record() { local name=$1; shift; if "$@"; then echo "passed $name" >> .tmp/steps.txt; else echo "failed $name" >> .tmp/steps.txt; status=1; fi; }
 
-step "lint (n8n community rules)"
-npm run --silent lint || status=1
+step "lint: n8n-node lint (n8n community rules, Cloud rules included)"
+record "n8n-node lint" npm run --silent lint
 step "type check"
 npm run --silent typecheck || status=1
+step "n8n's verification scanner rule set on the source and the packed tarball (offline)"
+record "scanner" node scripts/scan-package.mjs
+
+step "release dry run: workflow, metadata, npm publish --dry-run --provenance"
+record "release dry run" bash scripts/release-dry-run.sh
+
 step "fast suite: npm test"
 npx vitest run --reporter=default --reporter=json --outputFile=.tmp/unit.json || status=1
 step "real-n8n suite: npm run test:n8n (packs the package, installs it into n8n 2.41.1)"
@@ -22,6 +32,9 @@ for (const f of [".tmp/unit.json", ".tmp/n8n.json"]) {
   if (!fs.existsSync(f)) { failed++; console.log("missing results: " + f); continue; }
   const r = JSON.parse(fs.readFileSync(f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0); skipped += r.numPendingTests + r.numTodoTests;
+}
+for (const line of fs.readFileSync(".tmp/steps.txt", "utf8").split("\n").filter(Boolean)) {
+  if (line.startsWith("passed ")) passed++; else { failed++; console.log("step " + line); }
 }
 console.log(""); console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 if (failed) process.exitCode = 1;

@@ -17,7 +17,7 @@ export class B2Copy implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Sign in to B2COPY as an external CRM (ES256 JWT) and call its admin API',
+		description: 'Process withdrawal fees and call the admin API of a B2COPY copy-trading platform',
 		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#b2copy-node',
 		defaults: { name: 'B2COPY' },
 		usableAsTool: true,
@@ -51,7 +51,7 @@ export class B2Copy implements INodeType {
 					{
 						name: 'Process',
 						value: 'process',
-						action: 'Process a fee',
+						action: 'Process fee',
 						description: 'Process a fee for an account login and request ID (processext), optionally waiting for the final status',
 					},
 				],
@@ -67,13 +67,13 @@ export class B2Copy implements INodeType {
 					{
 						name: 'Get',
 						value: 'get',
-						action: 'Get an access token',
+						action: 'Get access token',
 						description: 'Sign a new assertion and exchange it for an access token and a refresh token',
 					},
 					{
 						name: 'Refresh',
 						value: 'refresh',
-						action: 'Refresh an access token',
+						action: 'Refresh access token',
 						description: 'Trade a refresh token for a new access token and refresh token',
 					},
 				],
@@ -89,7 +89,7 @@ export class B2Copy implements INodeType {
 					{
 						name: 'Send',
 						value: 'request',
-						action: 'Send an API request',
+						action: 'Send API request',
 						description: 'Send a request to any B2COPY path with the access token',
 					},
 				],

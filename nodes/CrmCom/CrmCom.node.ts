@@ -21,7 +21,7 @@ export class CrmCom implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Look up, create and update contacts, and look up accounts and jobs in CRM.COM (Web API v4)',
+		description: 'Look up, create and update contacts, look up accounts and jobs in CRM.COM, and call any of its API methods',
 		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#crmcom-node',
 		defaults: { name: 'CRM.COM' },
 		usableAsTool: true,
@@ -54,9 +54,9 @@ export class CrmCom implements INodeType {
 				displayOptions: { show: { resource: ['contact'] } },
 				default: 'get',
 				options: [
-					{ name: 'Create', value: 'create', action: 'Create a contact', description: 'Create a contact with the fields you set' },
-					{ name: 'Get', value: 'get', action: 'Get a contact', description: 'Get a contact by number, ID, name, email or phone' },
-					{ name: 'Update', value: 'update', action: 'Update a contact', description: 'Change only the fields you set on a contact' },
+					{ name: 'Create', value: 'create', action: 'Create contact', description: 'Create a contact with the fields you set' },
+					{ name: 'Get', value: 'get', action: 'Get contact', description: 'Get a contact by number, ID, name, email or phone' },
+					{ name: 'Update', value: 'update', action: 'Update contact', description: 'Change only the fields you set on a contact' },
 				],
 			},
 			{
@@ -67,11 +67,11 @@ export class CrmCom implements INodeType {
 				displayOptions: { show: { resource: ['account'] } },
 				default: 'get',
 				options: [
-					{ name: 'Get', value: 'get', action: 'Get an account', description: 'Get an accounts receivable account' },
+					{ name: 'Get', value: 'get', action: 'Get account', description: 'Get an accounts receivable account' },
 					{
 						name: 'Get Group Members',
 						value: 'getGroupMembers',
-						action: 'Get the members of a group account',
+						action: 'Get group account members',
 						description: 'List the member accounts of a group account',
 					},
 				],
@@ -92,7 +92,7 @@ export class CrmCom implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['token'] } },
 				default: 'get',
-				options: [{ name: 'Get', value: 'get', action: 'Get a session token', description: 'Log in and output the session token and its expiry' }],
+				options: [{ name: 'Get', value: 'get', action: 'Get session token', description: 'Log in and output the session token and its expiry' }],
 			},
 			{
 				displayName: 'Operation',
@@ -101,7 +101,7 @@ export class CrmCom implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['apiRequest'] } },
 				default: 'request',
-				options: [{ name: 'Send', value: 'request', action: 'Send an API request', description: 'Call any CRM.COM Web API method' }],
+				options: [{ name: 'Send', value: 'request', action: 'Send API request', description: 'Call any CRM.COM Web API method' }],
 			},
 			...contactCreate.description,
 			...contactGet.description,

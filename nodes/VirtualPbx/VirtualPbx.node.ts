@@ -28,7 +28,7 @@ export class VirtualPbx implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Call history, recordings, extensions, click-to-call and event subscriptions of a Ringme/Telphin-style virtual PBX',
+		description: 'Read call history and recordings, place calls and manage extensions of a virtual PBX (Telphin, Ringme)',
 		documentationUrl: 'https://github.com/n8n-nodes-crm-pbx/n8n-nodes-crm-pbx#virtual-pbx-node',
 		defaults: { name: 'Virtual PBX' },
 		usableAsTool: true,
@@ -76,7 +76,7 @@ export class VirtualPbx implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['user'] } },
 				default: 'getMe',
-				options: [{ name: 'Get Me', value: 'getMe', action: 'Get the current user', description: 'Get the PBX user the credential acts for' }],
+				options: [{ name: 'Get Me', value: 'getMe', action: 'Get current user', description: 'Get the PBX user the credential acts for' }],
 			},
 			{
 				displayName: 'Operation',
@@ -89,7 +89,7 @@ export class VirtualPbx implements INodeType {
 					{
 						name: 'Create Trusted',
 						value: 'createTrusted',
-						action: 'Create a trusted application',
+						action: 'Create trusted application',
 						description: 'Create a permanent trusted application and output its ID and one-time secret',
 					},
 				],
@@ -102,9 +102,9 @@ export class VirtualPbx implements INodeType {
 				displayOptions: { show: { resource: ['callHistory'] } },
 				default: 'getMany',
 				options: [
-					{ name: 'Get Many', value: 'getMany', action: 'Get many calls from the call history', description: 'List calls in a time window, or only calls not yet synced' },
+					{ name: 'Get Many', value: 'getMany', action: 'Get many calls', description: 'List calls in a time window, or only calls not yet synced' },
 					{ name: 'Mark as Synced', value: 'markSynced', action: 'Mark calls as synced', description: 'Record calls as synced, at the end of a sync workflow' },
-					{ name: 'Reset Sync State', value: 'resetSync', action: 'Reset the call sync state', description: 'Forget which calls this workflow has synced' },
+					{ name: 'Reset Sync State', value: 'resetSync', action: 'Reset call sync state', description: 'Forget which calls this workflow has synced' },
 				],
 			},
 			{
@@ -115,8 +115,8 @@ export class VirtualPbx implements INodeType {
 				displayOptions: { show: { resource: ['call'] } },
 				default: 'get',
 				options: [
-					{ name: 'Get', value: 'get', action: 'Get a call', description: 'Get one call of the call history by its UUID' },
-					{ name: 'Make', value: 'make', action: 'Make a call', description: 'Click-to-call: ring an extension, then connect a number' },
+					{ name: 'Get', value: 'get', action: 'Get call', description: 'Get one call of the call history by its UUID' },
+					{ name: 'Make', value: 'make', action: 'Make call', description: 'Click-to-call: ring an extension, then connect a number' },
 				],
 			},
 			{
@@ -127,9 +127,9 @@ export class VirtualPbx implements INodeType {
 				displayOptions: { show: { resource: ['recording'] } },
 				default: 'getMany',
 				options: [
-					{ name: 'Download', value: 'download', action: 'Download a recording', description: 'Download a recording\'s audio as binary data' },
+					{ name: 'Download', value: 'download', action: 'Download recording', description: 'Download a recording\'s audio as binary data' },
 					{ name: 'Get Many', value: 'getMany', action: 'Get many recordings', description: 'List recordings in a time window' },
-					{ name: 'Get URL', value: 'getUrl', action: 'Get a recording URL', description: 'Get a temporary download URL of a recording' },
+					{ name: 'Get URL', value: 'getUrl', action: 'Get recording URL', description: 'Get a temporary download URL of a recording' },
 				],
 			},
 			{
@@ -149,8 +149,8 @@ export class VirtualPbx implements INodeType {
 				displayOptions: { show: { resource: ['eventSubscription'] } },
 				default: 'getMany',
 				options: [
-					{ name: 'Create', value: 'create', action: 'Create an event subscription', description: 'Send an extension\'s events to a URL' },
-					{ name: 'Delete', value: 'delete', action: 'Delete an event subscription' },
+					{ name: 'Create', value: 'create', action: 'Create event subscription', description: 'Send an extension\'s events to a URL' },
+					{ name: 'Delete', value: 'delete', action: 'Delete event subscription' },
 					{ name: 'Get Many', value: 'getMany', action: 'Get many event subscriptions', description: 'List an extension\'s event subscriptions' },
 				],
 			},
@@ -161,7 +161,7 @@ export class VirtualPbx implements INodeType {
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['apiRequest'] } },
 				default: 'request',
-				options: [{ name: 'Send', value: 'request', action: 'Send an API request', description: 'Send a request to any PBX API path' }],
+				options: [{ name: 'Send', value: 'request', action: 'Send API request', description: 'Send a request to any PBX API path' }],
 			},
 			...userGetMe.description,
 			...createTrusted.description,

@@ -179,6 +179,10 @@ describe('examples/ in n8n 2.41.1', () => {
 				contact_number: contact.number,
 				called_extension: fakes.pbx.extensions().find((e) => e.id === 1001)!.name,
 			});
+			// One time zone in the task: the call's time and the due time are both UTC (n8n's default
+			// workflow zone is America/New_York, so a bare $now would give -05:00/-04:00).
+			expect(String(task?.json.missed_at)).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+			expect(String(task?.json.due_by)).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
 
 			// An unknown caller still gets a task; an answered call and a missed outbound one get none.
 			await fakes.pbx.fireEvent(1002, 'hangup', { ...MISSED_FIELDS, CallerIDNum: '+74950000001' });
