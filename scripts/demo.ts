@@ -11,8 +11,9 @@
  *   n8n's authorization URL → the fake PBX approves → n8n's callback stores the tokens);
  * - the workflows of examples/ imported with those credentials; the missed-call one is active.
  * It prints the editor URL, the login and what each example does, and runs until Ctrl-C
- * (SIGINT) or SIGTERM; then it stops n8n (its whole process group) and the fakes, and removes
- * the n8n user folder and .tmp/demo. For tests it prints one line `DEMO READY {json}`.
+ * (SIGINT), SIGTERM, SIGHUP or the end of the process that started it (npm killed alone); then it
+ * stops n8n (its whole process group) and the fakes, and removes the n8n user folder and
+ * .tmp/demo. For tests it prints one line `DEMO READY {json}`.
  *
  * Ports (127.0.0.1): n8n 5678, fake B2COPY 5681, fake CRM.COM 5682, fake PBX 5683 — each one
  * that is taken is replaced by a free port (DEMO_RANDOM_PORTS=1: all random).
@@ -306,6 +307,48 @@ async function portIsFree(port: number): Promise<boolean> {
 	});
 }
 
+function isAlive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return (error as NodeJS.ErrnoException).code === 'EPERM';
+	}
+}
+
+/**
+ * The demo's parent and, on Linux, its ancestors up to the `npm run demo` / `npx` process that
+ * started it (tsx, sh -c, npm): at most 4, never init. Elsewhere only the parent.
+ */
+export function launcherPids(): number[] {
+	const pids = [process.ppid];
+	const parentOf = (pid: number): number | undefined => {
+		try {
+			// /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces and parentheses.
+			const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+			return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+		} catch {
+			return undefined;
+		}
+	};
+	const isNpm = (pid: number): boolean => {
+		try {
+			return /(^|[/\0 ])(npm|npx|npm-cli\.js|npx-cli\.js)([\0 ]|$)/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+		} catch {
+			return false;
+		}
+	};
+	if (!fs.existsSync('/proc/self/stat')) return pids;
+	const chain = [process.ppid];
+	for (let pid = process.ppid; chain.length <= 4 && !isNpm(pid); ) {
+		const parent = parentOf(pid);
+		if (!parent || parent <= 1) return pids; // no npm above: the direct parent only
+		chain.push(parent);
+		pid = parent;
+	}
+	return isNpm(chain[chain.length - 1]!) ? chain : pids;
+}
+
 async function main(): Promise<void> {
 	const started = Date.now();
 	let n8n: N8nInstance | undefined;
@@ -334,6 +377,17 @@ async function main(): Promise<void> {
 		// npm and tsx pass Ctrl-C on too: every repeat joins the same shutdown.
 		process.on(signal, () => void stop(signal).then(() => process.exit(0), () => process.exit(1)));
 	}
+	// A service manager or a closed terminal may end `npm run demo` alone (SIGTERM or SIGKILL to
+	// npm, which does not always reach this grandchild): watch the processes that launched the
+	// demo and stop as soon as one of them is gone.
+	const launchers = launcherPids();
+	const watch = setInterval(() => {
+		const gone = launchers.find((pid) => !isAlive(pid));
+		if (gone === undefined && process.ppid === launchers[0]) return;
+		clearInterval(watch);
+		void stop(`the process that started the demo (pid ${gone ?? launchers[0]}) has exited`).then(() => process.exit(0), () => process.exit(1));
+	}, 1000);
+	watch.unref();
 
 	try {
 		const random = process.env.DEMO_RANDOM_PORTS === '1';
