@@ -11,7 +11,7 @@ export default defineConfig({
 	},
 	test: {
 		include: ['test/**/*.test.ts'],
-		exclude: ['test/n8n/**', 'node_modules/**'],
+		exclude: ['test/n8n/**', 'test/queue/**', 'node_modules/**'],
 		testTimeout: 20_000,
 		hookTimeout: 30_000,
 		// Single-process tests: no jittered wait before renewals (test/support/setup.ts).

@@ -145,7 +145,7 @@ export const EXPIRY_MARGIN_JITTER_MS = 30_000;
  * time of up to this much and reads the credential store again: in a burst (many executions,
  * several workers) the first one's token reaches the store and the others adopt it.
  */
-export const RENEWAL_JITTER_MS = 2_500;
+export const RENEWAL_JITTER_MS = 5_000;
 
 /**
  * The waits above, as one settings object (not state: no token is kept here). Unit tests that
@@ -202,6 +202,8 @@ export class VendorClient {
 	private renewal?: Promise<void>;
 	/** The generation whose renewal already re-checked the store (see recheckStore). */
 	private recheckedGeneration = -1;
+	/** The generation whose token was taken from the store rather than renewed by this client. */
+	private adoptedGeneration = -1;
 	private readonly marginMs = EXPIRY_MARGIN_MS + Math.floor(Math.random() * renewalTiming.marginJitterMs);
 	private renewalError?: NodeApiError | NodeOperationError;
 	private pauseUntil = 0;
@@ -399,6 +401,7 @@ export class VendorClient {
 	): Promise<VendorResponse> {
 		const idempotent = this.isIdempotent(request, options);
 		let renewedForThisRequest = false;
+		let resentAfterAdoption = false;
 		let retries = 0;
 		let limitedRetries = 0;
 		for (;;) {
@@ -426,6 +429,18 @@ export class VendorClient {
 				// token refused) and send this request again.
 				renewedForThisRequest = true;
 				this.markStale(generation);
+				continue;
+			}
+			if (
+				this.profile.tokenProperty &&
+				this.isAuthFailure(response) &&
+				this.generation === this.adoptedGeneration &&
+				!resentAfterAdoption
+			) {
+				// The token taken from the store (another execution's) was refused too: that was
+				// not a renewal of ours, so renew once more for this request.
+				resentAfterAdoption = true;
+				this.markStale(this.generation);
 				continue;
 			}
 			if (renewedForThisRequest) response = { ...response, renewed: true };
@@ -517,6 +532,7 @@ export class VendorClient {
 				if (stored[property] !== ours && !inputsChanged && this.isFresh(stored)) {
 					this.adoptions++;
 					this.adopt(stored);
+					this.adoptedGeneration = this.generation;
 					return;
 				}
 				// Nothing better: keep the newest stored state (refresh token, fingerprint) so a

@@ -156,7 +156,7 @@ function run(
 	});
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 	if (!pid) return;
 	try {
 		process.kill(-pid, signal);
@@ -169,7 +169,7 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 	}
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;
@@ -291,7 +291,7 @@ function installExitHook(): void {
  * A detached watchdog per instance: when the test process disappears (even SIGKILL), it kills
  * the process groups listed in `<userFolder>/pids` and removes the user folder.
  */
-function startWatchdog(runtime: N8nRuntime, userFolder: string, pidFile: string): ChildProcess {
+export function startWatchdog(runtime: N8nRuntime, userFolder: string, pidFile: string): ChildProcess {
 	const script = `
 const fs = require('fs');
 const [parent, pidFile, folder] = process.argv.slice(1);
@@ -428,6 +428,11 @@ export interface N8nInstance {
 	readonly runtime: N8nRuntime;
 	/** Runs any n8n CLI command (serialized with the others). */
 	cli(args: string[], opts?: { timeoutMs?: number }): Promise<CliResult>;
+	/**
+	 * Starts a long-running n8n command besides the server (e.g. `worker` in queue mode) with
+	 * this instance's environment plus `env`; its logs join the instance's; dispose() stops it.
+	 */
+	spawnProcess(args: string[], opts?: { env?: Record<string, string> }): Promise<N8nProcess>;
 	importCredentials(list: CredentialInput[]): Promise<void>;
 	importWorkflow(workflow: WorkflowInput | WorkflowInput[]): Promise<void>;
 	execute(workflowId: string, opts?: { timeoutMs?: number }): Promise<ExecutionResult>;
@@ -444,6 +449,16 @@ export interface N8nInstance {
 	logText(): string;
 	loadWarnings(): string[];
 	dispose(): Promise<void>;
+}
+
+export interface N8nProcess {
+	readonly pid: number;
+	/** `<logsDir>/NNN-<command>`: `.log` (n8n's JSON log file), `.stdout`, `.stderr`. */
+	readonly logPrefix: string;
+	readonly exited: Promise<void>;
+	readonly running: boolean;
+	/** SIGTERM, SIGKILL after `graceMs` (default 20 s); the whole process group. */
+	stop(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -536,6 +551,8 @@ class N8nInstanceImpl implements N8nInstance {
 	private apiKey?: string;
 	private readonly browserId = randomBytes(8).toString('hex');
 	private watchdog?: ChildProcess;
+	/** stop() of every spawnProcess() child. */
+	private readonly processes = new Set<(graceMs?: number) => Promise<void>>();
 	private disposed = false;
 	private finalLog?: string;
 
@@ -620,6 +637,52 @@ class N8nInstanceImpl implements N8nInstance {
 		});
 		this.queue = job.catch(() => undefined);
 		return job;
+	}
+
+	async spawnProcess(args: string[], opts: { env?: Record<string, string> } = {}): Promise<N8nProcess> {
+		this.assertLive();
+		const prefix = this.nextPrefix(args[0] ?? 'process');
+		const env = { ...(await this.processEnv(`${prefix}.log`)), ...(opts.env ?? {}) };
+		const out = fs.openSync(`${prefix}.stdout`, 'w');
+		const err = fs.openSync(`${prefix}.stderr`, 'w');
+		note(`starting n8n ${args.join(' ')}`);
+		const child = spawn(this.runtime.node, [this.runtime.n8n, ...args], {
+			cwd: this.userFolder,
+			env,
+			detached: true,
+			stdio: ['ignore', out, err],
+		});
+		fs.closeSync(out);
+		fs.closeSync(err);
+		const pid = child.pid!;
+		this.track(pid);
+		let running = true;
+		const exited = new Promise<void>((resolve) =>
+			child.on('exit', () => {
+				running = false;
+				resolve();
+			}),
+		);
+		const stop = async (graceMs = 20_000) => {
+			if (running) {
+				killGroup(pid, 'SIGTERM');
+				const stopped = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+				if (!stopped) note(`n8n ${args[0]} did not stop in ${graceMs} ms; SIGKILL`);
+			}
+			killGroup(pid, 'SIGKILL'); // task runner children, if any are left
+			if (running) await exited;
+			this.untrack(pid);
+		};
+		this.processes.add(stop);
+		return {
+			pid,
+			logPrefix: prefix,
+			exited,
+			get running() {
+				return running;
+			},
+			stop,
+		};
 	}
 
 	private assertLive(): void {
@@ -915,6 +978,7 @@ class N8nInstanceImpl implements N8nInstance {
 
 	async dispose(): Promise<void> {
 		if (this.disposed) return;
+		await Promise.all([...this.processes].map((stop) => stop().catch(() => undefined)));
 		await this.stopServer().catch(() => undefined);
 		await this.queue.catch(() => undefined);
 		this.disposeSync();

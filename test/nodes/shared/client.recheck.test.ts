@@ -1,0 +1,88 @@
+/**
+ * The client re-checks n8n's credential store before renewing (issue 12): executions that share
+ * one credential (in queue mode, on different worker processes) adopt the token another one
+ * stored instead of each renewing, and never send a refresh token another one already rotated.
+ * Each VendorClient here stands for one execution; they share one store, as n8n's database.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
+import { createB2CopyClient } from '../../../nodes/B2Copy/transport';
+import { renewalTiming } from '../../../nodes/shared/client';
+import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+
+let f: B2CopyFixture;
+let store: CredentialStore;
+
+beforeAll(async () => {
+	f = await b2copyFixture({ accessTokenTtlSec: 600 });
+});
+afterAll(async () => {
+	await f.fake.close();
+});
+beforeEach(() => {
+	f.fake.reset();
+	store = credentialStore(new B2CopyExternalCrmApi(), f.credentials);
+});
+afterEach(() => {
+	renewalTiming.renewalJitterMs = 0;
+});
+
+/** One execution: its own context and client over the shared store. */
+function execution() {
+	const ctx = createExecuteContext({ store, params: {} });
+	const client = createB2CopyClient(ctx);
+	const echo = async (i: number) =>
+		await client.request<{ query: Record<string, string> }>(
+			{ method: 'GET', url: `${f.fake.url}/api/admin/test/echo`, qs: { i: String(i) }, json: true },
+			{ itemIndex: 0 },
+		);
+	return { client, echo };
+}
+
+describe('re-checking the credential store before a renewal', () => {
+	it('a run whose token was refused adopts the token another execution stored meanwhile: no second refresh, no reused refresh token', async () => {
+		await execution().echo(0); // first token, stored
+		const a = execution();
+		await a.client.getCredentials(); // A read the credential (token T1) before the others renewed
+		f.fake.expireAccessTokens();
+		f.fake.reset();
+		const b = execution();
+		expect((await b.echo(1)).query.i).toBe('1'); // B: T1 refused → refresh → T2 stored
+		expect(f.fake.counters.refreshesOk).toBe(1);
+		expect((await a.echo(2)).query.i).toBe('2'); // A: T1 refused → T2 from the store
+		expect(a.client.adoptions).toBe(1);
+		expect(a.client.renewals).toBe(0);
+		const c = f.fake.counters;
+		expect(c.refreshes).toBe(1);
+		expect(c.exchanges).toBe(0);
+		expect(c.refusals.refresh_reused ?? 0).toBe(0);
+	});
+
+	it('a renewal starts from the newest stored refresh token when the stored access token is no better', async () => {
+		await execution().echo(0);
+		const a = execution();
+		await a.client.getCredentials(); // holds refresh token R1
+		f.fake.expireAccessTokens();
+		await execution().echo(1); // rotates R1 → R2, stores T2
+		f.fake.expireAccessTokens(); // T2 dies too
+		f.fake.reset();
+		await a.echo(2); // A: refused; store has T2 (dead at the vendor, fresh by its expiry) → adopt, refused → renew with R2
+		const c = f.fake.counters;
+		expect(c.refusals.refresh_reused ?? 0).toBe(0);
+		expect(c.refreshesOk).toBe(1);
+		expect(c.exchanges).toBe(0);
+	});
+
+	it('ten executions that find no token at once converge on few acquisitions thanks to the jittered wait', async () => {
+		renewalTiming.renewalJitterMs = 1_000;
+		const runs = Array.from({ length: 10 }, () => execution());
+		const answers = await Promise.all(runs.map(async (r, i) => await r.echo(i)));
+		expect(answers.map((a) => a.query.i)).toEqual(runs.map((_, i) => String(i)));
+		const acquisitions = f.fake.counters.exchanges + f.fake.counters.refreshes;
+		expect(acquisitions).toBeGreaterThanOrEqual(1);
+		expect(acquisitions).toBeLessThanOrEqual(3);
+		expect(runs.reduce((n, r) => n + r.client.adoptions, 0)).toBeGreaterThanOrEqual(10 - acquisitions);
+	});
+});
