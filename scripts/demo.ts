@@ -73,7 +73,7 @@ export const EXAMPLES: ExampleInfo[] = [
 		file: 'pbx-call-sync.json',
 		id: 'exPbxCallSync001',
 		manual: true,
-		what: 'Every 15 min (or "Execute workflow"): the PBX calls not yet synced, each looked up in CRM.COM, enriched (contact name/number or "unknown"), then marked as synced. A call once marked never comes again, in editor runs too.',
+		what: 'Every 15 min (or "Execute workflow"): the PBX calls not yet synced, each customer looked up in CRM.COM by phone, the call written to the contact (Contact → Update: udf_date_1 start, udf_string_1 direction, udf_string_2 result, udf_float_1 duration), unknown callers created only if switched on, then marked as synced. Each call is written once, in editor runs too.',
 	},
 	{
 		file: 'pbx-missed-call.json',
@@ -455,7 +455,7 @@ async function main(): Promise<void> {
 			'  Try it:',
 			'    - a missed call (starts the active trigger workflow; see Executions in the editor):',
 			`      curl -s -X POST ${fakes.urls.pbx}/__fake/control -H 'content-type: application/json' -d '${missed}'`,
-			'    - 7 new calls for the call sync (then "Execute workflow" on it: it outputs just those 7):',
+			'    - 7 new calls for the call sync (then "Execute workflow" on it: it handles just those 7, writing those with a CRM.COM contact):',
 			`      curl -s -X POST ${fakes.urls.pbx}/__fake/control -H 'content-type: application/json' -d '{"action":"addCalls","n":7,"external":true}'`,
 			'',
 			'  Press Ctrl-C to stop everything.',

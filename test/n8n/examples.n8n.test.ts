@@ -1,6 +1,6 @@
 /**
  * The example workflows of examples/ inside a real n8n 2.41.1 against the fake vendors, imported
- * as the demo imports them: each runs to success; the call sync returns each call exactly once
+ * as the demo imports them: each runs to success; the call sync writes each external call to CRM.COM exactly once
  * across runs (the sync state lives in n8n's processed-items store; a call counts once it reached
  * Mark as Synced); the missed-call trigger starts on a missed inbound hang-up only.
  */
@@ -23,10 +23,12 @@ import {
 	type CredentialRef,
 	type DemoFakes,
 } from '../../scripts/demo';
+import type { CrmComContact } from '../fakes/crmcom';
 import { formatPbxDatetime, type PbxCall } from '../fakes/pbx';
 import { packPackage, parseRun, startN8nInstance, type ExecutionItem, type ExecutionResult, type N8nInstance } from './harness';
 
 const SYNC = 'exPbxCallSync001';
+const SYNC_CREATE = 'exPbxCallSync002';
 const MISSED = 'exPbxMissedCall1';
 const FEE = 'exB2copyFee00001';
 /** The examples use three credential types; the OAuth2 one is the demo's extra. */
@@ -65,7 +67,7 @@ describe('examples/ (static)', () => {
 			const names = new Set<string>(raw.nodes.map((n: { name: string }) => n.name));
 			expect(names.size).toBe(raw.nodes.length);
 			for (const node of raw.nodes) {
-				expect(node.type).toMatch(/^(n8n-nodes-base\.(manualTrigger|scheduleTrigger|set|stickyNote)|n8n-nodes-crm-pbx\.(virtualPbx|virtualPbxTrigger|crmCom|b2Copy))$/);
+				expect(node.type).toMatch(/^(n8n-nodes-base\.(manualTrigger|scheduleTrigger|set|if|stickyNote)|n8n-nodes-crm-pbx\.(virtualPbx|virtualPbxTrigger|crmCom|b2Copy))$/);
 				for (const [type, ref] of Object.entries<CredentialRef>(node.credentials ?? {})) expect(ref).toEqual(DEMO_CREDENTIALS[type]);
 			}
 			for (const [from, conn] of Object.entries<{ main: Array<Array<{ node: string }>> }>(raw.connections)) {
@@ -83,55 +85,108 @@ describe('examples/ in n8n 2.41.1', () => {
 		expect(fakes.b2copy.fake.feePolls('WD-2024-000123')).toBe(3);
 	});
 
-	it('pbx-call-sync: the first run returns the external calls of the last day, enriched, marked as synced; after 7 new calls the next run returns exactly those 7; then none', async () => {
-		const before = Date.now();
+	/** The customer of each call that has a CRM.COM contact: customer number → contact. */
+	function contactOf(call: PbxCall): CrmComContact | undefined {
+		const number = customerNumber(call);
+		return fakes.crmcom.contacts.find((c) => c.phone === number);
+	}
+
+	function marked(result: ExecutionResult): string[] {
+		return items(result, 'Mark as Synced').map((c) => {
+			expect(c.json.synced).toBe(true);
+			return String(c.json.call_uuid);
+		}).sort();
+	}
+
+	it('pbx-call-sync: the first run writes each external call of the last day with a contact to it once (none for unknown callers: creating them is off), marks every call; 7 new calls → exactly those 7; then none', async () => {
+		const dayAgo = formatPbxDatetime(Date.now() - 86_400_000 + 60_000);
+		const inDay = fakes.pbx.allCalls().filter((c) => c.flow !== 'internal' && c.start_time_gmt >= dayAgo);
+		giveCallersContacts(fakes.crmcom, inDay.filter((_, i) => i % 3 === 0));
+		const writesBefore = fakes.crmcom.counters;
+
 		const first = await n8n.execute(SYNC);
-		const after = Date.now();
-		const firstCalls = items(first, 'Get New Calls');
-		// "Start" ($now minus one day) is where the first run begins; internal calls are skipped.
-		const inDay = fakes.pbx.allCalls().filter((c) => c.flow !== 'internal' && c.start_time_gmt >= formatPbxDatetime(after - 86_400_000));
-		const returned = new Set(firstCalls.map((c) => String(c.json.call_uuid)));
+		const firstCalls = items(first, 'Get New Calls').map((c) => c.json as unknown as PbxCall);
+		const returned = new Set(firstCalls.map((c) => c.call_uuid));
 		expect(returned.size).toBe(firstCalls.length);
 		for (const c of inDay) expect(returned.has(c.call_uuid), c.call_uuid).toBe(true);
-		for (const c of firstCalls) {
-			expect(String(c.json.start_time_gmt) >= formatPbxDatetime(before - 86_400_000 - 1000)).toBe(true);
-			expect(c.json.flow).not.toBe('internal');
-		}
+		for (const c of firstCalls) expect(c.flow).not.toBe('internal');
 		expect(firstCalls.length).toBeGreaterThan(20);
-		const firstEnriched = items(first, 'Enriched Calls');
-		expect(firstEnriched.map((c) => c.json.call_uuid)).toEqual(firstCalls.map((c) => c.json.call_uuid));
-		expect(items(first, 'Mark as Synced').map((c) => c.json)).toEqual(firstCalls.map((c) => ({ call_uuid: c.json.call_uuid, synced: true })));
+
+		// Every call with a contact: one update of that contact; unknown callers: no write at all.
+		const known = firstCalls.filter((c) => contactOf(c) !== undefined);
+		expect(known.length).toBeGreaterThan(5);
+		expect(known.length).toBeLessThan(firstCalls.length);
+		const afterFirst = fakes.crmcom.counters;
+		expect(afterFirst.contactUpdates - writesBefore.contactUpdates).toBe(known.length);
+		expect(afterFirst.contactCreates - writesBefore.contactCreates).toBe(0);
+		const perContact = new Map<string, number>();
+		for (const c of known) perContact.set(contactOf(c)!.number, (perContact.get(contactOf(c)!.number) ?? 0) + 1);
+		for (const [number, n] of perContact) expect(fakes.crmcom.writesTo(number) - (writesBefore.writesByContact[number] ?? 0), number).toBe(n);
+		expect(items(first, 'Write Call to Contact')).toHaveLength(known.length);
+		expect(first.nodes['Create Contact']).toBeUndefined();
+		expect(marked(first)).toEqual([...returned].sort());
 
 		const added = fakes.pbx.addCalls(7, { external: true });
 		const linked = giveCallersContacts(fakes.crmcom, added.slice(0, 4));
 		expect(linked.size).toBeGreaterThan(0);
+		const addedKnown = added.filter((c) => contactOf(c) !== undefined);
+		expect(addedKnown.length).toBeLessThan(7);
 
 		const second = await n8n.execute(SYNC);
 		expect(items(second, 'Get New Calls').map((c) => c.json.call_uuid)).toEqual(added.map((c) => c.call_uuid));
-		const enriched = items(second, 'Enriched Calls');
-		expect(enriched).toHaveLength(7);
-		enriched.forEach((item, i) => {
-			const call = added[i]!;
-			const number = customerNumber(call);
-			const contact = fakes.crmcom.contacts.find((c) => c.number === linked.get(number));
-			expect(item.json).toEqual({
-				call_uuid: call.call_uuid,
-				start_time_gmt: call.start_time_gmt,
-				direction: call.flow,
-				result: call.result,
-				from: call.from_username,
-				to: call.to_username,
-				duration_seconds: call.duration,
-				customer_number: number,
-				contact_name: contact?.name ?? 'unknown',
-				contact_number: contact?.number ?? 'unknown',
-			});
+		const afterSecond = fakes.crmcom.counters;
+		expect(afterSecond.contactWrites - afterFirst.contactWrites).toBe(addedKnown.length);
+		expect(marked(second)).toEqual(added.map((c) => c.call_uuid).sort());
+		// What a write carries: the call's start (ISO 8601, UTC), direction, result, duration.
+		const single = addedKnown.find((c) => addedKnown.filter((o) => customerNumber(o) === customerNumber(c)).length === 1)!;
+		expect(contactOf(single)).toMatchObject({
+			udf_date_1: `${single.start_time_gmt.replace(' ', 'T')}Z`,
+			udf_string_1: single.flow === 'out' ? 'outbound' : 'inbound',
+			udf_string_2: single.result,
+			udf_float_1: single.duration,
 		});
-		expect(enriched.some((c) => c.json.contact_name === 'unknown')).toBe(true);
 
 		const third = await n8n.execute(SYNC);
 		expect(items(third, 'Get New Calls')).toEqual([]);
-		expect(third.nodes['Enriched Calls']?.items ?? []).toEqual([]);
+		expect(fakes.crmcom.counters.contactWrites).toBe(afterSecond.contactWrites);
+	});
+
+	it('pbx-call-sync with "Create Unknown Callers?" switched to true: every external call written once (update or create); 7 new calls → exactly 7 more writes; then none', async () => {
+		const wf = loadExample('pbx-call-sync.json', REFS);
+		wf.id = SYNC_CREATE;
+		wf.name = `${wf.name} (creating unknown callers)`;
+		const gate = wf.nodes.find((n) => n.name === 'Create Unknown Callers?')!;
+		const conditions = (gate.parameters as { conditions: { conditions: Array<{ leftValue: string }> } }).conditions.conditions;
+		expect(conditions[0]!.leftValue).toBe('={{ false }}');
+		conditions[0]!.leftValue = '={{ true }}';
+		await n8n.importWorkflow([wf]);
+
+		const before = fakes.crmcom.counters;
+		const first = await n8n.execute(SYNC_CREATE);
+		const calls = items(first, 'Get New Calls').map((c) => c.json as unknown as PbxCall);
+		expect(calls.length).toBeGreaterThan(20);
+		const created = items(first, 'Create Contact');
+		expect(created.length).toBeGreaterThan(0);
+		const after = fakes.crmcom.counters;
+		expect(after.contactWrites - before.contactWrites).toBe(calls.length);
+		expect(after.contactCreates - before.contactCreates).toBe(created.length);
+		expect(after.contactUpdates - before.contactUpdates).toBe(calls.length - created.length);
+		expect(marked(first)).toEqual(calls.map((c) => c.call_uuid).sort());
+		// Each unknown caller is now a contact with its number and the call's fields.
+		for (const c of calls) expect(contactOf(c), customerNumber(c)).toBeDefined();
+		const newContact = fakes.crmcom.contacts.find((c) => c.number === created[0]!.json.number)!;
+		expect(newContact.last_name).toBe(`Caller ${newContact.phone}`);
+		expect(typeof newContact.udf_float_1).toBe('number');
+
+		const added = fakes.pbx.addCalls(7, { external: true });
+		const second = await n8n.execute(SYNC_CREATE);
+		expect(items(second, 'Get New Calls').map((c) => c.json.call_uuid)).toEqual(added.map((c) => c.call_uuid));
+		expect(fakes.crmcom.counters.contactWrites - after.contactWrites).toBe(7);
+		expect(marked(second)).toEqual(added.map((c) => c.call_uuid).sort());
+
+		const third = await n8n.execute(SYNC_CREATE);
+		expect(items(third, 'Get New Calls')).toEqual([]);
+		expect(fakes.crmcom.counters.contactWrites - after.contactWrites).toBe(7);
 	});
 
 	describe('with the n8n server running', () => {

@@ -61,6 +61,19 @@ async function run(
 	return output;
 }
 
+/** The PBX's `YYYY-MM-DD HH:MM:SS` GMT → ISO 8601 UTC, written out here independently of the node. */
+const iso = (gmt: string | null) => (gmt === null ? null : `${gmt.slice(0, 10)}T${gmt.slice(11, 19)}.000Z`);
+/** A fake call as the node outputs it: `x_time` (ISO) beside each `x_time_gmt`, in legs too. */
+function withIso(call: PbxCall): IDataObject {
+	return {
+		...call,
+		start_time: iso(call.start_time_gmt),
+		answer_time: iso(call.answer_time_gmt),
+		end_time: iso(call.end_time_gmt),
+		cdr: call.cdr.map((leg) => ({ ...leg, start_time: iso(leg.start_time_gmt), end_time: iso(leg.end_time_gmt) })),
+	} as unknown as IDataObject;
+}
+
 const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 const getMe = { resource: 'user', operation: 'getMe' };
 const history = (extra: Record<string, unknown> = {}) => ({
@@ -239,7 +252,7 @@ describe('Call History → Get Many', () => {
 		const wanted = calls.slice(100, 130);
 		const output = await run((i) => ({ resource: 'call', operation: 'get', callUuid: wanted[i].call_uuid, options: { concurrency: 10 } }), many(30));
 		expectPaired(output, 30);
-		output.forEach((item, i) => expect(item.json).toEqual(wanted[i]));
+		output.forEach((item, i) => expect(item.json).toEqual(withIso(wanted[i])));
 		expect(f.fake.counters.statsMaxConcurrent).toBe(1);
 	});
 
@@ -320,7 +333,7 @@ describe('Call History → Get Many', () => {
 describe('calls, recordings, extensions, subscriptions, applications', () => {
 	it('Call → Get returns the call; an unknown UUID is the PBX\'s 404 message', async () => {
 		const [output] = await run({ resource: 'call', operation: 'get', callUuid: calls[42].call_uuid });
-		expect(output.json).toEqual(calls[42]);
+		expect(output.json).toEqual(withIso(calls[42]));
 		const error = await failure<NodeApiError>(run({ resource: 'call', operation: 'get', callUuid: 'no-such-call' }));
 		expect(error.message).toBe('The PBX refused reading call no-such-call (HTTP 404 Not Found): Not found');
 		const path = await failure<NodeOperationError>(run({ resource: 'call', operation: 'get', callUuid: '../user' }));
@@ -574,5 +587,45 @@ describe('secrets never leak', () => {
 		// The node's and the credential's descriptions carry no secret either.
 		const described = JSON.stringify([node.description, credentialType.properties]);
 		for (const secret of [...issued.secrets, ...issued.access, ...f.secrets]) expect(described).not.toContain(secret);
+	});
+});
+
+describe('Simplify and ISO 8601 times', () => {
+	it('Call History → Get Many: every *_time_gmt has an ISO *_time beside it (null stays null), in the call legs too', async () => {
+		const output = await run(history({ returnAll: false, limit: 60 }));
+		expect(output).toHaveLength(60);
+		output.forEach((item, i) => expect(item.json).toEqual(withIso(calls[i])));
+		const unanswered = output.find((item) => item.json.answer_time_gmt === null);
+		expect(unanswered?.json.answer_time).toBeNull();
+		const first = output[0].json;
+		expect(Date.parse(String(first.start_time))).toBe(Date.parse(`${String(first.start_time_gmt).replace(' ', 'T')}Z`));
+	});
+
+	it('Call History → Get Many with Simplify: ten fields, the sync\'s call_uuid and start_time_gmt among them', async () => {
+		const full = await run(history({ returnAll: false, limit: 20 }));
+		expect(Object.keys(full[0].json).length).toBeGreaterThan(10);
+		const output = await run(history({ returnAll: false, limit: 20, simplify: true }));
+		expect(output).toHaveLength(20);
+		output.forEach((item, i) => {
+			const call = calls[i];
+			expect(item.json).toEqual({
+				call_uuid: call.call_uuid,
+				start_time_gmt: call.start_time_gmt,
+				start_time: iso(call.start_time_gmt),
+				end_time: iso(call.end_time_gmt),
+				flow: call.flow,
+				result: call.result,
+				from_username: call.from_username,
+				to_username: call.to_username,
+				duration: call.duration,
+				extension_id: call.extension_id,
+			});
+			expect(item.pairedItem).toEqual({ item: 0 });
+		});
+	});
+
+	it('Recording → Get Many with Simplify keeps call_uuid and record_uuid (the fields the PBX sends)', async () => {
+		const output = await run({ resource: 'recording', operation: 'getMany', ...ALL_TIME, returnAll: false, limit: 5, order: 'asc', simplify: true });
+		expect(output.map((item) => item.json)).toEqual(records.slice(0, 5));
 	});
 });

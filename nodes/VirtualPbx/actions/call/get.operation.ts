@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { ItemResult } from '../../../shared/items';
 import { pathSegment } from '../../../shared/operation';
 import type { PbxClient } from '../../transport';
+import { withIsoTimes } from '../rows';
 
 const show = { resource: ['call'], operation: ['get'] };
 
@@ -18,14 +19,15 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-/** One call of the call history by its uuid. */
+/** One call of the call history by its uuid, with ISO times beside the GMT ones. */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
 	const uuid = pathSegment(this.getNode(), this.getNodeParameter('callUuid', itemIndex, ''), 'Call UUID', itemIndex);
 	const clientId = await client.clientId(itemIndex);
-	return await client.json<IDataObject>(
+	const call = await client.json<IDataObject>(
 		{ path: `/client/${clientId}/call_history/${uuid}`, statistics: true },
 		{ itemIndex, what: `reading call ${decodeURIComponent(uuid)}` },
 	);
+	return typeof call === 'object' && call !== null && !Array.isArray(call) ? withIsoTimes(call) : call;
 }
 
 export const parallel = true;

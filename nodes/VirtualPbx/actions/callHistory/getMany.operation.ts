@@ -6,6 +6,7 @@ import { collectByPageNumber } from '../../../shared/paging';
 import type { PbxClient } from '../../transport';
 import { syncCalls } from '../../sync/run';
 import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+import { callRows, simplifyField } from '../rows';
 
 const show = { resource: ['callHistory'], operation: ['getMany'] };
 const plain = { ...show, syncMode: [false] };
@@ -67,6 +68,7 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: sync },
 	},
 	...returnAllFields({ ...show }).map((p) => ({ ...p, displayOptions: { show: { ...p.displayOptions?.show, syncMode: [false] } } })),
+	simplifyField(show, 'call'),
 	{
 		displayName: 'Filters',
 		name: 'filters',
@@ -124,7 +126,7 @@ export function callHistoryQuery(ctx: IExecuteFunctions, itemIndex: number): IDa
 	return { ...windowQuery(ctx, itemIndex), order: ctx.getNodeParameter('order', itemIndex, 'asc') as string, ...filterQuery(ctx, itemIndex) };
 }
 
-/** Call history in a GMT window, all pages or up to a limit; one item per call. */
+/** Call history in a GMT window, all pages or up to a limit; one item per call (ISO times added, simplified on request). */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
 	if (this.getNode().parameters.incremental === true) {
 		throw new NodeOperationError(this.getNode(), 'The option "Only Calls Since the Last Run" was replaced by "Only Calls Not Yet Synced"', {
@@ -133,14 +135,16 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 				'Turn on "Only Calls Not Yet Synced" in this node and add a "Virtual PBX → Call History → Mark as Synced" step at the end of the workflow (see the example workflow pbx-call-sync.json). The old option lost calls the PBX lists late and repeated calls in manual runs.',
 		});
 	}
-	if (this.getNodeParameter('syncMode', itemIndex, false) as boolean) return await syncCalls(this, client, itemIndex);
+	const simplify = this.getNodeParameter('simplify', itemIndex, false) as boolean;
+	if (this.getNodeParameter('syncMode', itemIndex, false) as boolean) return callRows(await syncCalls(this, client, itemIndex), simplify);
 	const query = callHistoryQuery(this, itemIndex);
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
-	return await collectByPageNumber(
+	const rows = await collectByPageNumber(
 		async (page, perPage) => await fetchCallPage(client, itemIndex, query, page, perPage),
 		{ returnAll, limit, pageSize: PER_PAGE },
 	);
+	return callRows(rows, simplify);
 }
 
 /** Statistics requests run one at a time anyway; in sync mode items take turns. */

@@ -4,18 +4,20 @@ import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
 import type { PbxClient } from '../../transport';
 import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+import { recordingRows, simplifyField } from '../rows';
 
 const show = { resource: ['recording'], operation: ['getMany'] };
 
-export const description: INodeProperties[] = [...windowFields(show, 'recording'), ...returnAllFields(show), orderField(show)];
+export const description: INodeProperties[] = [...windowFields(show, 'recording'), ...returnAllFields(show), simplifyField(show, 'recording'), orderField(show)];
 
-/** Recordings in a GMT window ({call_uuid, record_uuid}); a statistics request. */
+/** Recordings in a GMT window ({call_uuid, record_uuid}, ISO times beside GMT ones); a statistics request. */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
 	const query = { ...windowQuery(this, itemIndex), order: this.getNodeParameter('order', itemIndex, 'asc') as string };
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
+	const simplify = this.getNodeParameter('simplify', itemIndex, false) as boolean;
 	const clientId = await client.clientId(itemIndex);
-	return await collectByPageNumber(
+	const rows = await collectByPageNumber(
 		async (page, perPage) =>
 			rowsOf(
 				await client.json(
@@ -25,6 +27,7 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 			),
 		{ returnAll, limit, pageSize: PER_PAGE },
 	);
+	return recordingRows(rows, simplify);
 }
 
 export const parallel = true;

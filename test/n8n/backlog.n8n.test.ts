@@ -1,0 +1,159 @@
+/**
+ * Issue 11, bounded runs, in a real n8n 2.41.1 (package installed the way the community panel
+ * does): a PBX backlog of 50,000 calls, "Only Calls Not Yet Synced" with Max Calls per Run 5,000
+ * → Mark as Synced. Ten runs drain it, each call exactly once, oldest first; the eleventh returns
+ * nothing. Each run is its own `n8n execute` process; its peak RSS (process.resourceUsage().maxRSS,
+ * written at exit by scripts/bench-usage.cjs) and duration are printed.
+ *
+ * NOT asserted: that RSS stays flat, because it does not. Measured (2-core shared machine, load
+ * 6-8): peak RSS 696, 673, 656, 670, 703, 855, 869, 1027, 1006, 1067 MB for runs 1-10, 929 MB for
+ * the empty run 11; run time ~30 s for runs 1-3, ~3 min for runs 8-11 (the empty one too). Both
+ * grow with the calls already synced: the sync state is one processed-items row holding every
+ * synced key (up to MAX_ENTRIES), which n8n reads and rewrites whole on each store call. Slow
+ * (~22 min), so it runs only with SYNC_BACKLOG=1.
+ * A run's 5,000 rows make `n8n execute --rawOutput` print more than it flushes before exiting, so
+ * the workflow ends by posting the call_uuids that reached Mark as Synced (aggregated into one
+ * item) to a sink here: a run that failed before the end posts nothing.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { DEMO_SECRETS } from '../../scripts/demo';
+import { startFakePbx, type FakePbx } from '../fakes/pbx';
+import { packPackage, startN8nInstance, type N8nInstance, type WorkflowNode } from './harness';
+
+const PKG = 'n8n-nodes-crm-pbx';
+const ID = 'syncBacklog00001';
+const TOTAL = 50_000;
+const PER_RUN = 5_000;
+const DAY = 86_400_000;
+
+let n8n: N8nInstance;
+/** Each POST's call_uuids, in order. */
+const posts: string[][] = [];
+const sink = http.createServer((req, res) => {
+	let body = '';
+	req.on('data', (c) => (body += c));
+	req.on('end', () => {
+		posts.push((JSON.parse(body) as { uuids: string[] }).uuids);
+		res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+	});
+});
+let pbx: FakePbx;
+const usageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backlog-usage-'));
+
+/** Peak RSS (MB) of the n8n processes that exited since the last call (files removed). */
+function peakRssMb(): number {
+	let peak = 0;
+	for (const file of fs.readdirSync(usageDir)) {
+		const usage = JSON.parse(fs.readFileSync(path.join(usageDir, file), 'utf8')) as { maxRssKb: number };
+		peak = Math.max(peak, usage.maxRssKb / 1024);
+		fs.rmSync(path.join(usageDir, file));
+	}
+	return peak;
+}
+
+beforeAll(async () => {
+	await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+	const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/sink`;
+	pbx = await startFakePbx({ publicApps: [], trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'backlog' }], callCount: 0, statsDelayMs: 0 });
+	// 50,000 calls over the last 10 days, up to 20 minutes long.
+	const t0 = Date.now() - 10 * DAY;
+	pbx.addCallsAt(Array.from({ length: TOTAL }, (_, i) => ({ startMs: t0 + Math.floor((i * (10 * DAY - 3_600_000)) / TOTAL), durationSec: (i * 7919) % 1200 })));
+	const tarball = await packPackage();
+	n8n = await startN8nInstance({
+		tarball,
+		env: { NODE_OPTIONS: `--require ${path.resolve(__dirname, '../../scripts/bench-usage.cjs')}`, BENCH_USAGE_DIR: usageDir },
+	});
+	const credential = { id: 'credBacklog00001', name: 'PBX backlog' };
+	await n8n.importCredentials([
+		{ ...credential, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
+	]);
+	const node = (name: string, parameters: Record<string, unknown>, x: number): WorkflowNode => ({
+		name,
+		type: `${PKG}.virtualPbx`,
+		typeVersion: 1,
+		position: [x, 0],
+		parameters: { authentication: 'trustedApp', resource: 'callHistory', ...parameters },
+		credentials: { virtualPbxTrustedAppApi: credential },
+	});
+	await n8n.importWorkflow([
+		{
+			id: ID,
+			name: 'Backlog sync',
+			nodes: [
+				{ name: 'Manual', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				node('Get Calls', { operation: 'getMany', syncMode: true, start: new Date(Date.now() - 11 * DAY).toISOString(), maxCalls: PER_RUN, skipInternal: false, simplify: true }, 200),
+				node('Mark as Synced', { operation: 'markSynced' }, 400),
+				{
+					name: 'All UUIDs',
+					type: 'n8n-nodes-base.aggregate',
+					typeVersion: 1,
+					position: [600, 0],
+					parameters: { aggregate: 'aggregateIndividualFields', fieldsToAggregate: { fieldToAggregate: [{ fieldToAggregate: 'call_uuid', renameField: false }] }, options: {} },
+				},
+				{
+					name: 'Report',
+					type: 'n8n-nodes-base.httpRequest',
+					typeVersion: 4.2,
+					position: [800, 0],
+					parameters: { method: 'POST', url: sinkUrl, sendBody: true, specifyBody: 'json', jsonBody: '={{ JSON.stringify({ uuids: $json.call_uuid }) }}', options: {} },
+				},
+			],
+			connections: {
+				Manual: { main: [[{ node: 'Get Calls', type: 'main', index: 0 }]] },
+				'Get Calls': { main: [[{ node: 'Mark as Synced', type: 'main', index: 0 }]] },
+				'Mark as Synced': { main: [[{ node: 'All UUIDs', type: 'main', index: 0 }]] },
+				'All UUIDs': { main: [[{ node: 'Report', type: 'main', index: 0 }]] },
+			},
+		},
+	]);
+	peakRssMb(); // the import processes
+}, 900_000);
+
+afterAll(async () => {
+	await n8n?.dispose();
+	await pbx?.close();
+	await new Promise((r) => sink.close(r));
+	fs.rmSync(usageDir, { recursive: true, force: true });
+});
+
+it.runIf(process.env.SYNC_BACKLOG === '1')('a backlog of 50,000 calls, Max Calls per Run 5,000 → 10 runs of 5,000, each call once, oldest first; then none; peak n8n RSS per run printed', async () => {
+	const all = pbx.allCalls();
+	expect(all).toHaveLength(TOTAL);
+	const startOf = new Map(all.map((c) => [c.call_uuid, c.start_time_gmt]));
+	const seen = new Map<string, number>();
+	const order: string[] = [];
+	const rss: number[] = [];
+	let lastStart = '';
+	for (let run = 1; run <= 11; run++) {
+		const before = posts.length;
+		const result = await n8n.execute(ID, { timeoutMs: 600_000 });
+		expect(result.exitCode === 0 || result.crashedAtExit, `${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`).toBe(true);
+		const uuids = posts.length > before ? posts.at(-1)! : [];
+		expect(posts.length - before).toBe(run <= 10 ? 1 : 0);
+		const calls = uuids.map((u) => ({ call_uuid: u, start_time_gmt: startOf.get(u)! }));
+		rss.push(peakRssMb());
+		process.stdout.write(`[backlog] run ${run}: ${calls.length} calls, peak n8n RSS ${rss.at(-1)!.toFixed(0)} MB, ${Math.round((result.durationMs ?? 0) / 1000)} s\n`);
+		expect(calls).toHaveLength(run <= 10 ? PER_RUN : 0);
+		if (run === 11) expect(result.ok && result.nodes['Get Calls']?.items.length === 0, JSON.stringify(result.error)).toBe(true);
+		for (const c of calls) {
+			seen.set(c.call_uuid, (seen.get(c.call_uuid) ?? 0) + 1);
+			expect(c.start_time_gmt !== undefined && c.start_time_gmt >= lastStart, `${c.call_uuid} ${c.start_time_gmt} after ${lastStart}`).toBe(true);
+			lastStart = c.start_time_gmt;
+			order.push(c.call_uuid);
+		}
+	}
+	expect(seen.size).toBe(TOTAL);
+	expect([...seen.values()].filter((n) => n !== 1)).toEqual([]);
+	// Oldest first across runs: the order delivered is the PBX's order by start time.
+	const byStart = [...all].sort((a, b) => (a.start_time_gmt < b.start_time_gmt ? -1 : a.start_time_gmt > b.start_time_gmt ? 1 : 0));
+	expect(order.map((u) => startOf.get(u))).toEqual(byStart.map((c) => c.start_time_gmt));
+	expect(rss.every((mb) => mb > 50)).toBe(true); // measured for every run
+	process.stdout.write(`[backlog] peak n8n RSS per run (MB): ${rss.map((mb) => mb.toFixed(0)).join(', ')}\n`);
+}, 3_600_000);
