@@ -279,7 +279,9 @@ function refusal(
 	hint: string,
 ): TokenError {
 	const said = vendorMessage(body);
-	if (looksLikeHtml(body) || (status === 404 && !said)) {
+	// A 404 at a documented B2COPY path means nothing answers there: the address (or a path in it)
+	// is wrong, whatever words came with it ("Not Found").
+	if (looksLikeHtml(body) || status === 404) {
 		return new TokenError(
 			`The "${FIELD.host}" does not look like a B2COPY API: ${action} got ${statusLabel(status)}${looksLikeHtml(body) ? ' with an HTML page' : ''}. Check the "${FIELD.host}" field (the address of your B2COPY, without a path).`,
 			'vendor',

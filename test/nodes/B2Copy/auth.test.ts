@@ -264,5 +264,9 @@ describe('against the fake B2COPY', () => {
 		f.fake.fail({ path: /authexternalcrm/ }, { kind: 'garbage' });
 		await expect(acquireB2CopyTokens(f.credentials, testHttpRequest)).rejects.toThrow(/does not look like a B2COPY API.*not JSON/);
 		await expect(acquireB2CopyTokens({ ...f.credentials, host: `${f.fake.url}/wrong/prefix` }, testHttpRequest)).rejects.toThrow(/HTTP 404/);
+		// A host with a path: the 404 names the Host URL field, even when a JSON "Not Found" comes with it.
+		await expect(acquireB2CopyTokens({ ...f.credentials, host: `${f.fake.url}/wrong/prefix` }, testHttpRequest)).rejects.toThrow(/"Host URL".*Check the "Host URL" field/);
+		f.fake.fail({ path: /authexternalcrm/, times: 1 }, { status: 404, body: { message: 'Not Found' } });
+		await expect(acquireB2CopyTokens(f.credentials, testHttpRequest)).rejects.toThrow(/does not look like a B2COPY API.*HTTP 404.*Check the "Host URL" field/);
 	});
 });
