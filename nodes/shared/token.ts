@@ -10,8 +10,11 @@ import {
 	TokenError,
 	describeNetworkError,
 	innermostMessage,
+	looksLikeHtml,
 	networkErrorCode,
 	redact,
+	statusLabel,
+	vendorMessage,
 } from './errors';
 import { NO_REDIRECTS, decideRedirect, redirectMessage } from './redirect';
 
@@ -125,6 +128,18 @@ async function callWithRetries(
 					await sleep(asked ?? pause);
 					continue;
 				}
+			}
+			if (TRANSIENT_STATUS.has(answer.statusCode) && !looksLikeHtml(answer.body)) {
+				// A busy or unavailable vendor (an HTML page instead is a proxy or a wrong address:
+				// the caller says so, naming the host field).
+				const said = vendorMessage(answer.body);
+				const tries = attempt > 0 ? ` (${attempt + 1} tries)` : '';
+				throw new TokenError(
+					`${vendor} answered the token request with ${statusLabel(answer.statusCode)}${tries}${said ? `: "${said}"` : ''}. ${vendor} is unavailable or limiting requests right now: run the workflow again later.`,
+					'vendor',
+					undefined,
+					answer.statusCode,
+				);
 			}
 			return { request: current, response: answer };
 		}
