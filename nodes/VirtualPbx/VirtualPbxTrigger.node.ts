@@ -26,10 +26,33 @@ interface Subscription {
 	eventType: string;
 }
 
+/**
+ * A subscription-cap refusal, remembered in the node's static data: what the PBX answered, and
+ * each extension's subscription count and this trigger's needs when it did.
+ */
+interface CapRefusal extends IDataObject {
+	/** Epoch milliseconds. */
+	at: number;
+	message: string;
+	description: string;
+	httpCode: string;
+	counts: Record<string, number>;
+	needed: Record<string, number>;
+}
+
 interface TriggerState extends IDataObject {
 	secret?: string;
 	subscriptions?: Subscription[];
+	capRefusal?: CapRefusal;
 }
+
+/**
+ * How long a remembered cap refusal answers for the PBX: n8n 2.41 retries a failed trigger
+ * activation 4 times within about 15 s (and, for workflows activated at start-up, again after
+ * 1, 2, 4 … s). Longer would keep refusing a user who freed subscriptions on an extension this
+ * trigger does not watch (if the cap counts the whole PBX account).
+ */
+export const CAP_MEMORY_MS = 5 * 60_000;
 
 function client(ctx: IHookFunctions | ILoadOptionsFunctions): PbxClient {
 	const authentication = ctx.getNodeParameter('authentication', 'trustedApp') as PbxAuthentication;
@@ -106,6 +129,47 @@ async function rollBack(pbx: PbxClient, url: string, added: Subscription[], touc
 			// The original failure is what the user must see.
 		}
 	}
+}
+
+/** Words of a refusal for a subscription cap, in the answer shapes the PBX may use. */
+const LIMIT_WORDS = /limit|maximum|\bmax\b|too many|too_many|exceed|quota/i;
+
+/**
+ * The error for a refused subscription. A cap refusal says how many subscriptions the extension
+ * already has and how many this trigger still needed, so the user knows how many to free.
+ */
+function refusal(
+	statusCode: number,
+	body: unknown,
+	at: { extensionId: string; eventType: string; existing: number; needed: number },
+): { limit: boolean; message: string; description: string; httpCode: string } {
+	const said = vendorMessage(body) ?? `HTTP ${statusCode}`;
+	const limit = LIMIT_WORDS.test(said);
+	const message = limit
+		? `The PBX refused a new event subscription for extension ${at.extensionId}: "${said}". The extension (or the PBX account) has reached its subscription limit: extension ${at.extensionId} had ${at.existing} subscription(s) and this trigger needs ${at.needed} more.`
+		: `The PBX refused the ${at.eventType} event subscription for extension ${at.extensionId}: "${said}"`;
+	const description = limit
+		? 'Delete subscriptions no longer used (Virtual PBX → Event Subscription → Get Many / Delete), or choose fewer extensions or event types.'
+		: 'Check that the credential\'s user may manage this extension.';
+	return { limit, message, description, httpCode: String(statusCode) };
+}
+
+function apiError(ctx: IHookFunctions, answer: { message: string; description: string; httpCode: string }): NodeApiError {
+	return new NodeApiError(ctx.getNode(), { message: answer.message }, answer);
+}
+
+/**
+ * True when a remembered cap refusal is recent and would come again: every extension it saw is
+ * still in the plan, as full as then or fuller, and needs as many new subscriptions or more.
+ */
+function refusalWouldRepeat(known: CapRefusal | undefined, plan: Array<{ extensionId: string; existing: IDataObject[]; missing: string[] }>, now: number): known is CapRefusal {
+	if (!known || typeof known.at !== 'number' || now - known.at >= CAP_MEMORY_MS || now < known.at) return false;
+	const seen = Object.keys(known.counts ?? {});
+	if (seen.length === 0) return false;
+	return seen.every((extensionId) => {
+		const entry = plan.find((p) => p.extensionId === extensionId);
+		return entry !== undefined && entry.existing.length >= known.counts[extensionId] && entry.missing.length >= (known.needed?.[extensionId] ?? Number.POSITIVE_INFINITY);
+	});
 }
 
 export class VirtualPbxTrigger implements INodeType {
@@ -238,8 +302,8 @@ export class VirtualPbxTrigger implements INodeType {
 			/**
 			 * Registers the missing subscriptions. On any failure (a refusal such as "limit reached",
 			 * an unknown extension, a lost answer) it removes every subscription of this activation
-			 * before throwing: n8n saves the static data only after a successful activation, so
-			 * whatever is left behind here would never be deleted.
+			 * before throwing: n8n's older activation path saves the static data only after a
+			 * successful activation, so whatever is left behind here might never be deleted.
 			 */
 			async create(this: IHookFunctions): Promise<boolean> {
 				const data = state(this);
@@ -257,13 +321,32 @@ export class VirtualPbxTrigger implements INodeType {
 				// First every extension's subscriptions, before creating anything: an unknown extension
 				// or a refused listing fails the activation with nothing created (n8n retries a failed
 				// activation, so whatever is created and rolled back would churn on every retry).
-				const listed: Array<{ extensionId: string; existing: IDataObject[] }> = [];
-				for (const extensionId of extensions) listed.push({ extensionId, existing: await listSubscriptions(pbx, extensionId) });
-				// The PBX caps subscriptions per extension (the cap is unknown): the fullest extension
-				// goes first, so that a refusal for the cap comes before subscriptions are made elsewhere.
-				listed.sort((a, b) => b.existing.length - a.existing.length);
+				const plan: Array<{ extensionId: string; existing: IDataObject[]; missing: string[] }> = [];
+				for (const extensionId of extensions) {
+					const existing = await listSubscriptions(pbx, extensionId);
+					const missing = types.filter((eventType) => !existing.some((s) => s.url === url && s.event_type === eventType));
+					plan.push({ extensionId, existing, missing });
+				}
+				// The PBX caps subscriptions (the cap, and whether it counts per extension or per
+				// client, are unknown, and its API has no batch create and no dry run): the extension
+				// that would end up with the most subscriptions goes first, so that a cap already
+				// reached is refused at the very first create (nothing made, nothing to roll back), and
+				// a cap in reach costs only the creates that still fit on that one extension.
+				plan.sort((a, b) => b.existing.length + b.missing.length - (a.existing.length + a.missing.length) || b.existing.length - a.existing.length);
+				// A cap refusal of a moment ago (n8n retries a failed activation at once, with the
+				// same static data) whose conditions still hold would come again: answered from
+				// memory, with nothing created.
+				const now = Date.now();
+				if (refusalWouldRepeat(data.capRefusal, plan, now)) {
+					const known = data.capRefusal;
+					throw apiError(this, {
+						message: known.message,
+						httpCode: known.httpCode,
+						description: `${known.description} (The PBX gave this answer ${Math.round((now - known.at) / 1000)} s ago and no subscription has been freed on these extensions since, so it was not asked again; it is asked again after ${CAP_MEMORY_MS / 60_000} minutes, or at once when one is freed.)`,
+					});
+				}
 				try {
-					for (const { extensionId, existing } of listed) {
+					for (const { extensionId, existing, missing } of plan) {
 						touched.push(extensionId);
 						for (const eventType of types) {
 							const match = existing.find((s) => s.url === url && s.event_type === eventType);
@@ -277,18 +360,19 @@ export class VirtualPbxTrigger implements INodeType {
 								{ itemIndex: 0, idempotent: false, what: `subscribing to ${eventType} events of extension ${extensionId}` },
 							);
 							if (response.statusCode < 200 || response.statusCode >= 300) {
-								const said = vendorMessage(response.body) ?? `HTTP ${response.statusCode}`;
-								const limit = /limit|maximum|too many/i.test(said);
-								const message = limit
-									? `The PBX refused a new event subscription for extension ${extensionId}: "${said}". The extension has reached its subscription limit.`
-									: `The PBX refused the ${eventType} event subscription for extension ${extensionId}: "${said}"`;
-								throw new NodeApiError(this.getNode(), { message }, {
-									message,
-									httpCode: String(response.statusCode),
-									description: limit
-										? 'Delete subscriptions no longer used (Virtual PBX → Event Subscription → Get Many / Delete), or choose fewer extensions or event types.'
-										: 'Check that the credential\'s user may manage this extension.',
-								});
+								const answer = refusal(response.statusCode, response.body, { extensionId, eventType, existing: existing.length, needed: missing.length });
+								if (answer.limit) {
+									// Kept in the static data: n8n 2.41 saves it even when the activation fails.
+									data.capRefusal = {
+										at: Date.now(),
+										message: answer.message,
+										description: answer.description,
+										httpCode: answer.httpCode,
+										counts: Object.fromEntries(plan.map((p) => [p.extensionId, p.existing.length])),
+										needed: Object.fromEntries(plan.map((p) => [p.extensionId, p.missing.length])),
+									};
+								}
+								throw apiError(this, answer);
 							}
 							const body = (response.body ?? {}) as IDataObject;
 							const created = { extensionId, id: String(body.id), eventType };
@@ -304,6 +388,7 @@ export class VirtualPbxTrigger implements INodeType {
 					throw failure;
 				}
 				data.subscriptions = mine;
+				delete data.capRefusal;
 				return true;
 			},
 

@@ -5,6 +5,7 @@ import {
 	PBX_PATHS,
 	PBX_STATS_CONCURRENT_MESSAGE,
 	formatPbxDatetime,
+	SUBSCRIPTION_LIMIT_ANSWERS,
 	parsePbxDatetime,
 	startFakePbx,
 } from './pbx';
@@ -946,6 +947,24 @@ describe('extension events', () => {
 		expect((await subscribe({ url, event_type: 'answer', method: 'POST' }, 1002)).status).toBe(201);
 		expect((await subscribe({ url, event_type: 'answer' }, 9999)).status).toBe(404);
 		expect(fake.subscriptions()).toHaveLength(4);
+		expect(fake.counters.subscriptionsRefused).toBe(1);
+	});
+
+	it('a cap over the whole account, and the refusal in each plausible shape', async () => {
+		await start({ callCount: 0, maxSubscriptionsPerClient: 2 });
+		const { access } = await login();
+		const subscribe = (ext: number, event_type: string) =>
+			call('POST', `${API}/extension/${ext}/event/`, { token: access, json: { url: 'https://crm.example/hook', event_type, method: 'POST' } });
+		expect((await subscribe(1001, 'hangup')).status).toBe(201);
+		expect((await subscribe(1002, 'hangup')).status).toBe(201);
+		for (const answer of Object.values(SUBSCRIPTION_LIMIT_ANSWERS)) {
+			fake.settings.subscriptionLimitAnswer = answer;
+			const refused = await subscribe(1003, 'answer');
+			expect(refused.status).toBe(answer.status);
+			expect(refused.body).toEqual(answer.body);
+		}
+		expect(fake.counters.subscriptionsRefused).toBe(Object.keys(SUBSCRIPTION_LIMIT_ANSWERS).length);
+		expect(fake.subscriptions()).toHaveLength(2);
 	});
 });
 

@@ -177,8 +177,15 @@ export interface FakePbxOptions {
 	statsDelayMs?: number;
 	/** When set, 429 answers carry `Retry-After: <n>`. Default: no header. */
 	statsRetryAfterSec?: number;
-	/** Default 10. */
+	/** Default 10 (0 refuses every new subscription). */
 	maxSubscriptionsPerExtension?: number;
+	/** A cap over all of the client's extensions together. Default: none. */
+	maxSubscriptionsPerClient?: number;
+	/**
+	 * How a new subscription beyond a cap is refused (the PBX's cap and its answer are UNKNOWN).
+	 * Default 400 `{"message": "Subscription limit reached"}`; see SUBSCRIPTION_LIMIT_ANSWERS.
+	 */
+	subscriptionLimitAnswer?: PbxRefusalAnswer;
 	/**
 	 * The status a dead, unknown or missing access token gets: 401 (default, with
 	 * `WWW-Authenticate: Bearer`) or 403 with "Access token is invalid or expired" (which of the
@@ -213,6 +220,8 @@ export interface PbxSettings {
 	statsDelayMs: number;
 	statsRetryAfterSec: number | undefined;
 	maxSubscriptionsPerExtension: number;
+	maxSubscriptionsPerClient: number | undefined;
+	subscriptionLimitAnswer: PbxRefusalAnswer;
 	deliveryTimeoutMs: number;
 	deadTokenStatus: 401 | 403;
 	pageCap: number | undefined;
@@ -247,6 +256,8 @@ export interface PbxCounters {
 	callbacks: number;
 	subscriptionsCreated: number;
 	subscriptionsDeleted: number;
+	/** New subscriptions refused for a cap. */
+	subscriptionsRefused: number;
 	eventsDelivered: number;
 	recordDownloads: number;
 	storageDownloads: number;
@@ -301,8 +312,28 @@ class ApiRefusal {
 		readonly status: number,
 		readonly message: string,
 		readonly headers: Record<string, string> = {},
+		/** The whole body, when not `{"message": message}`. */
+		readonly body?: unknown,
 	) {}
 }
+
+/** A refusal as the PBX might word it: status and JSON body. */
+export interface PbxRefusalAnswer {
+	status: number;
+	body: unknown;
+}
+
+/**
+ * Plausible answers of the PBX to a subscription beyond its cap (which one it uses is UNKNOWN):
+ * its usual `{"message"}` error with 400, 403 (tried once more with a new token by the client),
+ * 409 or 422, an OAuth-style `{"error"}` body, and a message that carries the cap.
+ */
+export const SUBSCRIPTION_LIMIT_ANSWERS: Record<string, PbxRefusalAnswer> = {
+	message400: { status: 400, body: { message: 'Subscription limit reached' } },
+	forbidden403: { status: 403, body: { message: 'Maximum number of event subscriptions exceeded' } },
+	conflict409: { status: 409, body: { error: 'too_many_subscriptions', error_description: 'Too many event subscriptions for this extension' } },
+	unprocessable422: { status: 422, body: { message: 'Limit of 10 events per extension is exceeded' } },
+};
 
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 const EXTENSION_TYPES: PbxExtensionType[] = ['phone', 'queue', 'ivr', 'fax'];
@@ -341,6 +372,7 @@ function emptyCounters(): PbxCounters {
 		callbacks: 0,
 		subscriptionsCreated: 0,
 		subscriptionsDeleted: 0,
+		subscriptionsRefused: 0,
 		eventsDelivered: 0,
 		recordDownloads: 0,
 		storageDownloads: 0,
@@ -449,6 +481,8 @@ export class FakePbx extends FakeServer {
 			statsDelayMs: options.statsDelayMs ?? 20,
 			statsRetryAfterSec: options.statsRetryAfterSec,
 			maxSubscriptionsPerExtension: options.maxSubscriptionsPerExtension ?? 10,
+			maxSubscriptionsPerClient: options.maxSubscriptionsPerClient,
+			subscriptionLimitAnswer: options.subscriptionLimitAnswer ?? SUBSCRIPTION_LIMIT_ANSWERS.message400,
 			deliveryTimeoutMs: options.deliveryTimeoutMs ?? 5000,
 			deadTokenStatus: options.deadTokenStatus ?? 401,
 			pageCap: options.pageCap,
@@ -692,6 +726,15 @@ export class FakePbx extends FakeServer {
 		return audio;
 	}
 
+	/** True when one more subscription for this extension would exceed a cap. */
+	private atSubscriptionCap(extensionId: number): boolean {
+		const perClient = this.settings.maxSubscriptionsPerClient;
+		return (
+			this.subs.filter((s) => s.extension_id === extensionId).length >= this.settings.maxSubscriptionsPerExtension ||
+			(perClient !== undefined && this.subs.length >= perClient)
+		);
+	}
+
 	/** Every subscription (any creator), oldest first. */
 	subscriptions(): PbxSubscription[] {
 		return this.subs.map((s) => ({ ...s }));
@@ -708,10 +751,7 @@ export class FakePbx extends FakeServer {
 		if (!(PBX_EVENT_TYPES as readonly string[]).includes(sub.event_type)) {
 			throw new Error(`Fake PBX: unknown event type ${sub.event_type}`);
 		}
-		if (
-			this.subs.filter((s) => s.extension_id === extensionId).length >=
-			this.settings.maxSubscriptionsPerExtension
-		) {
+		if (this.atSubscriptionCap(extensionId)) {
 			throw new Error('Fake PBX: subscription limit reached');
 		}
 		return this.addSub(extensionId, sub.url, sub.event_type, 'external');
@@ -916,7 +956,7 @@ export class FakePbx extends FakeServer {
 				return;
 			}
 			if (error instanceof ApiRefusal) {
-				json(res, error.status, { message: error.message }, error.headers);
+				json(res, error.status, error.body ?? { message: error.message }, error.headers);
 				return;
 			}
 			throw error;
@@ -1563,11 +1603,10 @@ export class FakePbx extends FakeServer {
 		if (body.method !== undefined && body.method !== 'POST') {
 			throw new ApiRefusal(400, "method must be 'POST'");
 		}
-		if (
-			this.subs.filter((s) => s.extension_id === ext.id).length >=
-			this.settings.maxSubscriptionsPerExtension
-		) {
-			throw new ApiRefusal(400, 'Subscription limit reached');
+		if (this.atSubscriptionCap(ext.id)) {
+			const answer = this.settings.subscriptionLimitAnswer;
+			this.counts.subscriptionsRefused++;
+			throw new ApiRefusal(answer.status, 'Subscription limit reached', {}, answer.body);
 		}
 		const sub = this.addSub(ext.id, body.url as string, body.event_type as PbxEventType, 'api');
 		this.counts.subscriptionsCreated++;

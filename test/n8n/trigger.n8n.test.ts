@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startFakePbx, type FakePbx, type PbxSubscription } from '../fakes/pbx';
+import { SUBSCRIPTION_LIMIT_ANSWERS, startFakePbx, type FakePbx, type PbxSubscription } from '../fakes/pbx';
 import { note, packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
 import { id16, nodeType } from './workflows';
 
@@ -54,6 +54,8 @@ function triggerWorkflow(spec: TriggerSpec): WorkflowInput {
 const WF = {
 	trusted: { id: id16('trgwf', 1), name: 'PBX trigger (trusted)', webhookId: '0b6a2f0e-3c1d-4f5a-9e7b-1a2b3c4d5e01', auth: 'trustedApp', extensions: ['1001', '1002'], events: ['dial-in', 'answer', 'hangup'] },
 	oauth: { id: id16('trgwf', 2), name: 'PBX trigger (OAuth2)', webhookId: '0b6a2f0e-3c1d-4f5a-9e7b-1a2b3c4d5e02', auth: 'oAuth2', extensions: ['1001', '1002'], events: ['dial-in', 'answer', 'hangup'] },
+	/** Only published against a cap already reached (its static data keeps its own refusal). */
+	capped: { id: id16('trgwf', 4), name: 'PBX trigger (cap reached)', webhookId: '0b6a2f0e-3c1d-4f5a-9e7b-1a2b3c4d5e04', auth: 'trustedApp', extensions: ['1001', '1002'], events: ['dial-in', 'answer', 'hangup'] },
 	missed: { id: id16('trgwf', 3), name: 'PBX trigger (missed calls)', webhookId: '0b6a2f0e-3c1d-4f5a-9e7b-1a2b3c4d5e03', auth: 'trustedApp', extensions: ['1003'], events: ['hangup'], onlyMissed: true },
 } satisfies Record<string, TriggerSpec>;
 
@@ -353,9 +355,46 @@ describe('Virtual PBX Trigger in n8n 2.41.1', () => {
 			expect(message).toMatch(/has reached its subscription limit/);
 			expect(subsOf(WF.trusted)).toEqual([]);
 			expect(fake.subscriptions()).toEqual(baseline);
+			// n8n 2.41 tries a failed trigger activation 5 times. 1001 (the fullest) went first: the
+			// one subscription that fitted was made and removed, once; 1002 was never touched; the
+			// 4 retries were answered from the remembered refusal. The PBX publishes no cap, so a
+			// create is the only probe.
+			expect(now.subscriptionsCreated - counted.subscriptionsCreated).toBe(1);
+			expect(now.subscriptionsDeleted - counted.subscriptionsDeleted).toBe(1);
+			expect(now.subscriptionsRefused - counted.subscriptionsRefused).toBe(1);
 		} finally {
 			fake.settings.maxSubscriptionsPerExtension = 10;
 			await deactivate(WF.trusted);
+		}
+		expect(fake.subscriptions()).toEqual(baseline);
+	});
+
+	it('a cap already reached (refused with 422 "Limit of 10 events per extension is exceeded"), activated twice: no subscription made or deleted, a clear message, nothing left', async () => {
+		const baseline = fake.subscriptions();
+		const counted = fake.counters;
+		expect(subsOf(WF.capped)).toEqual([]);
+		fake.settings.maxSubscriptionsPerExtension = Math.max(1, ...[1001, 1002].map((e) => baseline.filter((s) => s.extension_id === e).length));
+		fake.settings.subscriptionLimitAnswer = SUBSCRIPTION_LIMIT_ANSWERS.unprocessable422;
+		try {
+			for (let attempt = 1; attempt <= 2; attempt++) {
+				const publication = await activate(WF.capped, ['failed', 'partial']);
+				expect(publication.status).toBe('failed');
+				const message = publication.triggers.map((t) => t.errorMessage ?? '').join(' | ');
+				if (attempt === 1) note(`publication error shown by n8n (cap already reached): ${message}`);
+				expect(message).toMatch(/Limit of 10 events per extension is exceeded/);
+				expect(message).toMatch(/has reached its subscription limit: extension 1001 had \d+ subscription\(s\) and this trigger needs 3 more/);
+				const now = fake.counters;
+				expect(now.subscriptionsCreated - counted.subscriptionsCreated).toBe(0);
+				expect(now.subscriptionsDeleted - counted.subscriptionsDeleted).toBe(0);
+				// One refused create in all: n8n's 4 retries of the first publication and the whole
+				// second one are answered from the refusal remembered in the static data.
+				expect(now.subscriptionsRefused - counted.subscriptionsRefused).toBe(1);
+				expect(fake.subscriptions()).toEqual(baseline);
+				await deactivate(WF.capped);
+			}
+		} finally {
+			fake.settings.maxSubscriptionsPerExtension = 10;
+			fake.settings.subscriptionLimitAnswer = SUBSCRIPTION_LIMIT_ANSWERS.message400;
 		}
 		expect(fake.subscriptions()).toEqual(baseline);
 	});

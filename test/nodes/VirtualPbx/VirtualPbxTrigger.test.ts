@@ -11,8 +11,8 @@ import type { IDataObject, IHookFunctions, INodeExecutionData, IWebhookFunctions
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
-import { VirtualPbxTrigger } from '../../../nodes/VirtualPbx/VirtualPbxTrigger.node';
-import type { PbxEventType } from '../../fakes/pbx';
+import { CAP_MEMORY_MS, VirtualPbxTrigger } from '../../../nodes/VirtualPbx/VirtualPbxTrigger.node';
+import { SUBSCRIPTION_LIMIT_ANSWERS, type PbxEventType } from '../../fakes/pbx';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
 import { failure } from '../../support/failure';
 import { pbxFixture, type PbxFixture } from '../../support/pbx';
@@ -189,6 +189,8 @@ beforeEach(() => {
 	f.fake.clearFaults();
 	f.fake.clearLostAnswers();
 	f.fake.settings.maxSubscriptionsPerExtension = 10;
+	f.fake.settings.maxSubscriptionsPerClient = undefined;
+	f.fake.settings.subscriptionLimitAnswer = SUBSCRIPTION_LIMIT_ANSWERS.message400;
 	received = [];
 	h = harness(defaultParams());
 });
@@ -270,20 +272,132 @@ describe('webhook lifecycle', () => {
 		expectExactlyOurs(String(secret));
 	});
 
-	it('"Subscription limit reached": create throws saying so and removes what it added', async () => {
+	it('a cap in reach ("Subscription limit reached"): create throws saying so, and only the subscriptions that fitted on the fullest extension were made and removed', async () => {
 		f.fake.settings.maxSubscriptionsPerExtension = 3;
 		const other = f.fake.addSubscription(1002, { url: 'https://crm.example.com/pbx-hook', event_type: 'dial-in' });
-		// 1002 (the fullest) goes first: two made, the third refused; 1001 never touched.
+		// 1002 (1 + 3 needed: the fullest) goes first: two made, the third refused; 1001 never
+		// touched. The cap is unknown until the PBX refuses, and a create is the only probe.
 		const error = await failure<Error & { description?: string; httpCode?: string }>(hooks.create.call(h.hook()));
 		expect(error.message).toMatch(/extension 1002/);
 		expect(error.message).toMatch(/Subscription limit reached/);
-		expect(error.message).toMatch(/reached its subscription limit/);
+		expect(error.message).toMatch(/has reached its subscription limit: extension 1002 had 1 subscription\(s\) and this trigger needs 3 more/);
 		expect(error.description).toMatch(/Delete subscriptions no longer used/);
 		expect(error.httpCode).toBe('400');
 		expect(f.fake.counters.subscriptionsCreated).toBe(2);
 		expect(f.fake.counters.subscriptionsDeleted).toBe(2);
+		expect(f.fake.counters.subscriptionsRefused).toBe(1);
 		expect(f.fake.subscriptions()).toEqual([other]);
 		expect(h.staticData.subscriptions).toBeUndefined();
+	});
+
+	for (const [shape, answer] of Object.entries(SUBSCRIPTION_LIMIT_ANSWERS)) {
+		it(`a cap already reached, refused as ${shape} (HTTP ${answer.status}): no subscription made or deleted, on every retry`, async () => {
+			f.fake.settings.maxSubscriptionsPerExtension = 2;
+			f.fake.settings.subscriptionLimitAnswer = answer;
+			const others = [
+				f.fake.addSubscription(1002, { url: 'https://crm.example.com/a', event_type: 'dial-in' }),
+				f.fake.addSubscription(1002, { url: 'https://crm.example.com/b', event_type: 'hangup' }),
+			];
+			// n8n retries a failed activation at once with the same static data: the first attempt
+			// costs one refused create, the others none (the refusal is remembered).
+			for (let attempt = 1; attempt <= 3; attempt++) {
+				const error = await failure<Error & { description?: string; httpCode?: string }>(hooks.create.call(h.hook()));
+				expect(error.message).toMatch(/extension 1002/);
+				expect(error.message).toMatch(/has reached its subscription limit: extension 1002 had 2 subscription\(s\) and this trigger needs 3 more/);
+				expect(error.description).toMatch(/Delete subscriptions no longer used/);
+				expect(error.httpCode).toBe(String(answer.status));
+				// A 403 may be a dead token: the client renews it once per run and resends (the
+				// refusal made nothing, so resending is safe).
+				expect(f.fake.counters.subscriptionsRefused).toBe(answer.status === 403 ? 2 : 1);
+				if (attempt > 1) expect(error.description).toMatch(/s ago and no subscription has been freed on these extensions since, so it was not asked again/);
+			}
+			expect(f.fake.counters.subscriptionsCreated).toBe(0);
+			expect(f.fake.counters.subscriptionsDeleted).toBe(0);
+			expect(f.fake.subscriptions()).toEqual(others);
+		});
+	}
+
+	it('a cap in reach, retried: only the first attempt makes (and removes) what fitted; freeing a subscription, or time, asks the PBX again', async () => {
+		f.fake.settings.maxSubscriptionsPerExtension = 3;
+		const other = f.fake.addSubscription(1002, { url: 'https://crm.example.com/pbx-hook', event_type: 'dial-in' });
+		for (let attempt = 1; attempt <= 4; attempt++) await failure(hooks.create.call(h.hook()));
+		expect(f.fake.counters.subscriptionsCreated).toBe(2);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(2);
+		expect(f.fake.counters.subscriptionsRefused).toBe(1);
+		expect(f.fake.subscriptions()).toEqual([other]);
+		// Older than the memory: asked again (and the same churn once).
+		(h.staticData.capRefusal as IDataObject).at = Date.now() - CAP_MEMORY_MS - 1;
+		await failure(hooks.create.call(h.hook()));
+		expect(f.fake.counters.subscriptionsRefused).toBe(2);
+		expect(f.fake.counters.subscriptionsCreated).toBe(4);
+		// The user frees the other subscription: asked again at once, and now it fits.
+		await fetch(`${f.fake.url}/api/ver1.0/extension/1002/event/${other.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${f.fake.issuedTokens().access.at(-1)}` } });
+		expect(f.fake.subscriptions()).toEqual([]);
+		expect(await hooks.create.call(h.hook())).toBe(true);
+		expectExactlyOurs(String(h.staticData.secret));
+		expect(h.staticData.capRefusal).toBeUndefined();
+	});
+
+	it('a remembered refusal is not used when the trigger needs fewer subscriptions than then', async () => {
+		f.fake.settings.maxSubscriptionsPerExtension = 2;
+		f.fake.addSubscription(1002, { url: 'https://crm.example.com/pbx-hook', event_type: 'dial-in' });
+		await failure(hooks.create.call(h.hook()));
+		expect(f.fake.counters.subscriptionsRefused).toBe(1);
+		h.params.events = ['hangup'];
+		expect(await hooks.create.call(h.hook())).toBe(true);
+		expect(ours()).toHaveLength(2);
+	});
+
+	it('a cap of 0 (no subscription allowed at all): refused at the first create, nothing made', async () => {
+		f.fake.settings.maxSubscriptionsPerExtension = 0;
+		const error = await failure<Error>(hooks.create.call(h.hook()));
+		expect(error.message).toMatch(/has reached its subscription limit: extension 100[12] had 0 subscription\(s\) and this trigger needs 3 more/);
+		expect(f.fake.counters.subscriptionsCreated).toBe(0);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(0);
+		expect(f.fake.subscriptions()).toEqual([]);
+	});
+
+	it('a cap over the whole PBX account, already reached: refused at the first create, nothing made', async () => {
+		const others = [
+			f.fake.addSubscription(1001, { url: 'https://crm.example.com/a', event_type: 'dial-in' }),
+			f.fake.addSubscription(1002, { url: 'https://crm.example.com/b', event_type: 'hangup' }),
+		];
+		f.fake.settings.maxSubscriptionsPerClient = 2;
+		const error = await failure<Error>(hooks.create.call(h.hook()));
+		expect(error.message).toMatch(/subscription limit/);
+		expect(f.fake.counters.subscriptionsCreated).toBe(0);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(0);
+		expect(f.fake.subscriptions()).toEqual(others);
+	});
+
+	it('a cap over the whole account in reach: what fitted is made and removed, nothing left', async () => {
+		f.fake.settings.maxSubscriptionsPerClient = 4;
+		await failure<Error>(hooks.create.call(h.hook()));
+		expect(f.fake.counters.subscriptionsCreated).toBe(4);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(4);
+		expect(f.fake.subscriptions()).toEqual([]);
+	});
+
+	it('the extension that would end up fullest goes first, even when another has more subscriptions now', async () => {
+		f.fake.settings.maxSubscriptionsPerExtension = 4;
+		h.staticData.secret = 'f00d';
+		const ourUrl = `${webhookUrl}?secret=f00d`;
+		// 1001: 3 now (1 other + this trigger's dial-in and answer), needs hangup: 4, fits.
+		// 1002: 2 now (others), needs all 3: 5, over the cap. 1002 must go first: 2 made, the
+		// third refused, and 1001 never gets its hangup subscription made and removed.
+		const before = [
+			f.fake.addSubscription(1001, { url: 'https://crm.example.com/a', event_type: 'hangup' }),
+			f.fake.addSubscription(1001, { url: ourUrl, event_type: 'dial-in' }),
+			f.fake.addSubscription(1001, { url: ourUrl, event_type: 'answer' }),
+			f.fake.addSubscription(1002, { url: 'https://crm.example.com/b', event_type: 'hangup' }),
+			f.fake.addSubscription(1002, { url: 'https://crm.example.com/c', event_type: 'answer' }),
+		];
+		const error = await failure<Error>(hooks.create.call(h.hook()));
+		expect(error.message).toMatch(/extension 1002 had 2 subscription\(s\) and this trigger needs 3 more/);
+		expect(f.fake.counters.subscriptionsCreated).toBe(2);
+		expect(f.fake.counters.subscriptionsDeleted).toBe(2);
+		// What this trigger had before the attempt stays.
+		expect(f.fake.subscriptions()).toEqual(before);
 	});
 
 	it('another refusal names the event type and extension, and also rolls back', async () => {
