@@ -2,6 +2,30 @@ import type { ICredentialTestRequest, ICredentialType, INodeProperties, Icon } f
 import { allowInsecureHttpField } from '../nodes/shared/host';
 
 /**
+ * The URL scheme the OAuth2 URLs get instead of the Host URL when that is http:// to a public
+ * host and "Allow Insecure HTTP" is not ticked: n8n's own OAuth2 connect (which never runs the
+ * package's host check) then refuses with "OAuth url must use HTTP or HTTPS protocol. Invalid
+ * protocol: use-https-in-host-url-or-tick-allow-insecure-http:", before any request is sent.
+ */
+export const INSECURE_OAUTH_SCHEME = 'use-https-in-host-url-or-tick-allow-insecure-http';
+
+/**
+ * After http://: loopback, private (RFC 1918, unique local) and link-local hosts and localhost,
+ * as a regular expression: the twin of isLocalOrPrivateHost (nodes/shared/host.ts) for n8n
+ * expressions (test/nodes/shared/host.test.ts checks that both agree).
+ */
+const LOCAL_HTTP = String.raw`^http:\/\/(localhost|[^\/?#:@]*\.localhost|127(\.\d{1,3}){3}|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2}|169\.254(\.\d{1,3}){2}|\[(::1|f[cd][0-9a-f]{2}:[0-9a-f:.]*|fe[89ab][0-9a-f]:[0-9a-f:.]*)\])(:\d*)?([\/?#]|$)`;
+
+/**
+ * The normalised Host URL as an n8n expression over `ref` ($self in the credential's own fields,
+ * $credentials in its Test), or the refused scheme (see INSECURE_OAUTH_SCHEME).
+ */
+export function pbxBaseExpression(ref: '$self' | '$credentials'): string {
+	const host = String.raw`String(${ref}["host"]).trim().replace(/\/+$/, "").replace(/\/api\/ver1\.0$/i, "")`;
+	return String.raw`((h) => /^http:\/\//i.test(h) && ${ref}["allowInsecureHttp"] !== true && !/${LOCAL_HTTP}/i.test(h) ? "${INSECURE_OAUTH_SCHEME}:" : h)(${host})`;
+}
+
+/**
  * The PBX user's approval of a "public" application (OAuth2 authorization code, scope `all`).
  * n8n runs the whole flow: Connect button, callback, token storage, refresh on 401, and the
  * "reconnect" error when the refresh token is dead. Register n8n's OAuth callback URL (shown
@@ -39,13 +63,13 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			displayName: 'Authorization URL',
 			name: 'authUrl',
 			type: 'hidden',
-			default: '={{String($self["host"]).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}/oauth/authorize',
+			default: `={{${pbxBaseExpression('$self')}}}/oauth/authorize`,
 		},
 		{
 			displayName: 'Access Token URL',
 			name: 'accessTokenUrl',
 			type: 'hidden',
-			default: '={{String($self["host"]).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}/oauth/token',
+			default: `={{${pbxBaseExpression('$self')}}}/oauth/token`,
 		},
 		{
 			displayName: 'Scope',
@@ -73,7 +97,7 @@ export class VirtualPbxOAuth2Api implements ICredentialType {
 			// Never follow a redirect with the credential (see nodes/shared/redirect.ts).
 			disableFollowRedirect: true,
 			sendCredentialsOnCrossOriginRedirect: false,
-			baseURL: '={{String($credentials.host).trim().replace(/\\/+$/, "").replace(/\\/api\\/ver1\\.0$/i, "")}}',
+			baseURL: `={{${pbxBaseExpression('$credentials')}}}`,
 			url: '/api/ver1.0/user/',
 			method: 'GET',
 		},

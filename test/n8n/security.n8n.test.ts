@@ -12,7 +12,8 @@ import { json, startFakeServer, type FakeServer } from '../fakes/common';
 import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
 import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
 import { PUBLIC_APP, pbxFixture, type PbxFixture } from '../support/pbx';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { INSECURE_OAUTH_SCHEME } from '../../credentials/VirtualPbxOAuth2Api.credentials';
+import { note, packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
 import { id16, nodeType, workflow } from './workflows';
 
 let n8n: N8nInstance;
@@ -30,7 +31,11 @@ const CREDS = {
 	pbxTrusted: cred('virtualPbxTrustedAppApi', 5, 'PBX trusted'),
 	pbxTrustedFresh: cred('virtualPbxTrustedAppApi', 6, 'PBX trusted fresh'),
 	pbxOAuth: cred('virtualPbxOAuth2Api', 7, 'PBX OAuth2'),
+	crmShort: cred('crmComApi', 8, 'CRM.COM short pass code'),
 };
+/** A 4-character pass code (no base64 or hex character in it: it cannot turn up in a log by chance). */
+const SHORT_PASS_CODE = 'Q~7z';
+const SHORT_IDENTIFIER = 'short.code@example.com';
 const use = (c: { type: string; id: string; name: string }) => ({ [c.type]: { id: c.id, name: c.name } });
 
 const b2Request = (method: string, c = CREDS.b2) => ({
@@ -65,6 +70,7 @@ const WF = {
 	pbxToken: workflow(id16('secwfpbxtok'), 'PBX token', [pbxGetMe(CREDS.pbxTrustedFresh)]),
 	pbxGet: workflow(id16('secwfpbxget'), 'PBX GET trusted', [pbxGetMe(CREDS.pbxTrusted)]),
 	pbxOAuthGet: workflow(id16('secwfpbxoau'), 'PBX GET OAuth2', [pbxGetMe(CREDS.pbxOAuth)]),
+	crmShort: workflow(id16('secwfcrmshort'), 'CRM.COM short pass code', [crmRequest('GET', CREDS.crmShort)]),
 };
 
 beforeAll(async () => {
@@ -77,6 +83,7 @@ beforeAll(async () => {
 		{ ...CREDS.b2Fresh, data: { ...b2.credentials } },
 		{ ...CREDS.crmPass, data: { ...crm.byMethod.identifierPassCode } },
 		{ ...CREDS.crmCode, data: { ...crm.byMethod.authenticationCode } },
+		{ ...CREDS.crmShort, data: { ...crm.byMethod.identifierPassCode, identifier: SHORT_IDENTIFIER, passCode: SHORT_PASS_CODE } },
 		{ ...CREDS.pbxTrusted, data: { ...pbx.credentials } },
 		{ ...CREDS.pbxTrustedFresh, data: { ...pbx.credentials } },
 		{
@@ -213,5 +220,120 @@ describe('AI tool variants in n8n 2.41.1 (issue 13, item 6)', () => {
 			expect(forNode[0].options.map((o: { value: string }) => o.value)).toContain(secret);
 			expect((tool?.properties as Array<Record<string, any>>).some((p) => p.name === 'allowWritesAsTool' && p.default === false)).toBe(true);
 		}
+	});
+});
+
+describe('a 4-character secret echoed by the vendor (issue 13, item 7): nowhere in n8n\'s log or execution data', () => {
+	/** CRM.COM refuses the login echoing the pass code, as a server might. */
+	const echoPassCode = () =>
+		crm.fake.fail(
+			{ path: /token$/, every: 1 },
+			{ status: 401, body: { data: null, status: { code: 'INVALID_PASS_CODE', description: `Pass code ${SHORT_PASS_CODE} is not valid for ${SHORT_IDENTIFIER}`, message: `Pass code ${SHORT_PASS_CODE} is not valid` } } },
+		);
+	const logMentions = () => n8n.logText().split('\n').filter((line) => line.includes(SHORT_PASS_CODE));
+
+	it('through the credential Test: the message quotes the vendor with the pass code redacted', async () => {
+		if (!n8n.serverRunning) await n8n.startServer();
+		crm.fake.clearFaults();
+		echoPassCode();
+		const before = crm.fake.requests.length;
+		const test = await n8n.testCredential({
+			name: 'CRM.COM short pass code (Test)',
+			type: 'crmComApi',
+			data: { ...crm.byMethod.identifierPassCode, identifier: SHORT_IDENTIFIER, passCode: SHORT_PASS_CODE },
+		});
+		note(`credential Test message: ${test.message}`);
+		expect(test.status).toBe('Error');
+		expect(test.message).toContain('Pass code [redacted] is not valid');
+		expect(test.message).not.toContain(SHORT_PASS_CODE);
+		// The vendor did echo it: the scripted answer reached n8n.
+		expect(crm.fake.requests.slice(before).some((r) => r.fault === 'status' && /token$/.test(r.path))).toBe(true);
+		expect(logMentions()).toEqual([]);
+	});
+
+	it('through a run: the error, n8n\'s debug log (with the whole run) and the saved execution never show it', async () => {
+		if (!n8n.serverRunning) await n8n.startServer();
+		crm.fake.clearFaults();
+		echoPassCode();
+		const before = crm.fake.requests.length;
+		const result = await n8n.execute(WF.crmShort.id);
+		expect(result.ok).toBe(false);
+		const text = `${result.error?.message ?? ''} ${result.error?.description ?? ''}`;
+		note(`run error: ${text}`);
+		expect(text).toContain('Pass code [redacted] is not valid');
+		expect(`${text} ${result.stdout} ${result.stderr}`).not.toContain(SHORT_PASS_CODE);
+		// The vendor did echo it: the scripted answer reached n8n.
+		expect(crm.fake.requests.slice(before).some((r) => r.fault === 'status' && /token$/.test(r.path))).toBe(true);
+		// n8n's own log files of every command (debug level; \`n8n execute\` logs the whole run).
+		expect(n8n.logText()).toContain('Pass code [redacted] is not valid');
+		expect(logMentions()).toEqual([]);
+		// The execution n8n saved, with its data.
+		const saved = await n8n.apiRequest<{ data: Array<Record<string, unknown>> }>('GET', `/executions?workflowId=${WF.crmShort.id}&includeData=true&limit=10`);
+		expect(saved.status, saved.text).toBe(200);
+		expect(saved.body.data.length).toBeGreaterThan(0);
+		expect(saved.text).toContain('[redacted]');
+		expect(saved.text).not.toContain(SHORT_PASS_CODE);
+		crm.fake.clearFaults();
+	});
+});
+
+describe('http:// on n8n\'s own OAuth2 connect (issue 13, item 5): the PBX OAuth2 credential', () => {
+	const create = async (name: string, data: Record<string, unknown>) => {
+		const created = await n8n.rest<{ data: { id: string } }>('POST', '/rest/credentials', { name, type: 'virtualPbxOAuth2Api', data });
+		expect(created.status, created.text).toBe(200);
+		return created.body.data.id;
+	};
+	const connect = async (id: string) => await n8n.rest<{ data?: string; message?: string }>('GET', `/rest/oauth2-credential/auth?id=${id}`);
+
+	it('a public http:// Host URL without "Allow Insecure HTTP": Connect is refused naming Host URL, before any request', async () => {
+		if (!n8n.serverRunning) await n8n.startServer();
+		const id = await create('PBX OAuth2 over http', { host: 'http://203.0.113.10', clientId: PUBLIC_APP.clientId, clientSecret: PUBLIC_APP.clientSecret });
+		const refused = await connect(id);
+		note(`OAuth2 Connect with http://203.0.113.10: HTTP ${refused.status} ${refused.text.slice(0, 300)}`);
+		expect(refused.status).toBe(400);
+		expect(refused.body.message).toContain(`Invalid protocol: ${INSECURE_OAUTH_SCHEME}:`);
+		expect(refused.body.message).toMatch(/host-url/);
+		expect(refused.body.message).toMatch(/allow-insecure-http/);
+		expect(refused.text).not.toContain(PUBLIC_APP.clientSecret);
+	});
+
+	it('the same Host URL on a connected credential: its Test fails before any request', async () => {
+		const connected = cred('virtualPbxOAuth2Api', 9, 'PBX OAuth2 over http, connected');
+		await n8n.importCredentials([
+			{
+				...connected,
+				data: {
+					host: 'http://203.0.113.10',
+					clientId: PUBLIC_APP.clientId,
+					clientSecret: PUBLIC_APP.clientSecret,
+					oauthTokenData: { access_token: pbx.publicTokens.accessToken, refresh_token: pbx.publicTokens.refreshToken, token_type: 'Bearer' },
+				},
+			},
+		]);
+		const test = await n8n.testSavedCredential(connected.id);
+		note(`its credential Test: ${test.status} ${test.message}`);
+		// The Test's base URL is the refused scheme too (test/nodes/shared/host.test.ts): axios
+		// refuses it before connecting ("Unsupported protocol use-https-in-host-url-…:"), and
+		// n8n's credential tester shows only that error's code. Nothing is sent anywhere.
+		expect(test.status).toBe('Error');
+		expect(test.message).toBe('ERR_BAD_REQUEST');
+		expect(test.message).not.toContain(pbx.publicTokens.accessToken);
+	});
+
+	it('the same with "Allow Insecure HTTP" ticked: Connect goes on to the PBX\'s authorize URL', async () => {
+		const id = await create('PBX OAuth2 over http, allowed', { host: 'http://203.0.113.10/', allowInsecureHttp: true, clientId: PUBLIC_APP.clientId, clientSecret: PUBLIC_APP.clientSecret });
+		const allowed = await connect(id);
+		expect(allowed.status, allowed.text).toBe(200);
+		const url = new URL(String(allowed.body.data));
+		expect(`${url.origin}${url.pathname}`).toBe('http://203.0.113.10/oauth/authorize');
+		expect(url.searchParams.get('client_id')).toBe(PUBLIC_APP.clientId);
+	});
+
+	it('a loopback http:// Host URL stays allowed: Connect goes to the fake PBX', async () => {
+		const id = await create('PBX OAuth2 over loopback http', { host: `${pbx.fake.url}/api/ver1.0`, clientId: PUBLIC_APP.clientId, clientSecret: PUBLIC_APP.clientSecret });
+		const allowed = await connect(id);
+		expect(allowed.status, allowed.text).toBe(200);
+		const url = new URL(String(allowed.body.data));
+		expect(`${url.origin}${url.pathname}`).toBe(`${pbx.fake.url}/oauth/authorize`);
 	});
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
-import { VirtualPbxOAuth2Api } from '../../../credentials/VirtualPbxOAuth2Api.credentials';
+import { INSECURE_OAUTH_SCHEME, VirtualPbxOAuth2Api } from '../../../credentials/VirtualPbxOAuth2Api.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { B2Copy } from '../../../nodes/B2Copy/B2Copy.node';
 import { normalizeHost } from '../../../nodes/B2Copy/auth';
@@ -69,12 +69,76 @@ describe('through the nodes: refused before any request', () => {
 });
 
 /** Evaluates a credential expression (`={{ … }}` + rest) the way n8n would for these simple ones. */
-function evaluate(expression: string, host: string): string {
+function evaluate(expression: string, host: string, allowInsecureHttp?: boolean): string {
 	const match = /^=\{\{(.*)\}\}(.*)$/.exec(expression);
 	if (!match) throw new Error(`not an expression: ${expression}`);
-	const value = new Function('$credentials', '$self', `return (${match[1]});`)({ host }, { host }) as string;
+	const data = { host, allowInsecureHttp };
+	const value = new Function('$credentials', '$self', `return (${match[1]});`)(data, data) as string;
 	return `${value}${match[2]}`;
 }
+
+describe('the PBX OAuth2 URLs (n8n\'s own connect and refresh never run the package\'s host check)', () => {
+	const oauth = new VirtualPbxOAuth2Api();
+	const prop = (name: string) => String(oauth.properties.find((p) => p.name === name)?.default);
+	const urls = (host: string, allowInsecureHttp?: boolean) => [
+		evaluate(prop('authUrl'), host, allowInsecureHttp),
+		evaluate(prop('accessTokenUrl'), host, allowInsecureHttp),
+		evaluate(oauth.test.request.baseURL as string, host, allowInsecureHttp),
+	];
+	const hosts = [
+		'203.0.113.10',
+		'pbx.example.com',
+		'127.0.0.1',
+		'127.9.8.7:8080',
+		'localhost:5678',
+		'pbx.localhost',
+		'10.0.0.5',
+		'172.16.0.1',
+		'172.31.255.255',
+		'172.32.0.1',
+		'172.15.0.1',
+		'192.168.1.20:81',
+		'192.169.1.20',
+		'169.254.1.1',
+		'[::1]:8080',
+		'[fd12:3456::1]',
+		'[fe80::1]',
+		'[2001:db8::1]',
+		'11.0.0.1',
+		'localhost.example.com',
+	];
+	it.each(hosts)('http://%s: refused exactly when the nodes refuse it, naming "Host URL" in the scheme n8n reports', (host) => {
+		const url = `http://${host}/`;
+		const local = isLocalOrPrivateHost(new URL(url).hostname);
+		let nodes: string | undefined;
+		try {
+			normalizePbxHost(url);
+		} catch (error) {
+			nodes = (error as Error).message;
+		}
+		expect(nodes === undefined).toBe(local);
+		const [authorize, token, test] = urls(url);
+		if (local) {
+			expect([authorize, token, test]).toEqual([`http://${host}/oauth/authorize`, `http://${host}/oauth/token`, `http://${host}`]);
+		} else {
+			for (const u of [authorize, token, test]) {
+				expect(u.startsWith(`${INSECURE_OAUTH_SCHEME}:`)).toBe(true);
+				// What n8n's validateOAuthUrl shows: "Invalid protocol: <scheme>:".
+				expect(new URL(u).protocol).toBe(`${INSECURE_OAUTH_SCHEME}:`);
+				expect(u).not.toContain(host);
+			}
+			expect(INSECURE_OAUTH_SCHEME).toMatch(/host-url/);
+			expect(INSECURE_OAUTH_SCHEME).toMatch(/allow-insecure-http/);
+			// Ticking "Allow Insecure HTTP" lets it through, as in the nodes.
+			expect(urls(url, true)).toEqual([`http://${host}/oauth/authorize`, `http://${host}/oauth/token`, `http://${host}`]);
+			expect(() => normalizePbxHost(url, true)).not.toThrow();
+		}
+	});
+
+	it('https:// is never touched', () => {
+		expect(urls('https://203.0.113.10/api/ver1.0/')).toEqual(['https://203.0.113.10/oauth/authorize', 'https://203.0.113.10/oauth/token', 'https://203.0.113.10']);
+	});
+});
 
 describe('one normalisation for credentials, Test and OAuth2 URLs', () => {
 	const pbxHosts = ['https://pbx.example', 'https://pbx.example/', ' https://pbx.example/api/ver1.0', 'https://pbx.example/api/ver1.0/'];
