@@ -11,6 +11,8 @@
  * Both stop at the limit, and never loop forever on a vendor that ignores the paging parameters
  * (`maxPages`).
  */
+import type { NodeApiError } from 'n8n-workflow';
+
 export interface PagingOptions {
 	returnAll: boolean;
 	/** Used when returnAll is false. */
@@ -101,7 +103,7 @@ export async function collectByPageNumber<T>(
 				perPage = size;
 				candidates = [size];
 			} catch (error) {
-				if (!discover?.refused(error) || i + 1 >= candidates.length || fetched > 0) throw error;
+				if (!discover?.refused(error) || i + 1 >= candidates.length || fetched > 0) throw error as NodeApiError;
 			}
 		}
 		const room = options.returnAll ? rows.length : options.limit - out.length;
