@@ -58,6 +58,16 @@ const CRM_CODE = 'bench-code';
 
 type Vendor = 'b2copy' | 'crmcom' | 'pbx';
 
+/** Contacts the fake CRM.COM holds (CI000001 …). */
+const CONTACTS = Math.max(ITEMS, SYNC_NUMBERS, 3000);
+/** `count` items shaped like call rows: `i`, `number` (one contact per item), `from` (SYNC_NUMBERS distinct callers). */
+function callItems(count: number): NodeSpec[] {
+	const [make, split] = generateItems(count);
+	const number = (of: string) => `'CI' + String(${of} + 1).padStart(6, '0')`;
+	const row = `({ i, number: ${number(`i % ${CONTACTS}`)}, from: ${number(`i % ${SYNC_NUMBERS}`)} })`;
+	return [{ ...make, parameters: { ...make.parameters, jsonOutput: `={{ JSON.stringify({ rows: Array.from({ length: ${count} }, (_, i) => ${row}) }) }}` } }, split];
+}
+
 interface Case {
 	id: string;
 	group: string;
@@ -181,7 +191,7 @@ async function main(): Promise<void> {
 	const crm: FakeCrmCom = await startFakeCrmCom({
 		consumerKeys: [CRM_KEY],
 		authenticationCodes: { [CRM_CODE]: {} },
-		contactCount: Math.max(ITEMS, SYNC_NUMBERS, 3000),
+		contactCount: CONTACTS,
 		tokenLifetimeSec: 24 * 3600,
 	});
 	const pbx: PbxFixture | undefined = GROUPS.includes('history') ? await pbxFixture({ callCount: HISTORY_CALLS, periodDays: 30 }) : undefined;
@@ -229,14 +239,16 @@ async function main(): Promise<void> {
 		credentials: { [auth]: auth === 'httpHeaderAuth' ? cred.header : cred.query },
 		...(continueOnError ? { onError: 'continueRegularOutput' as const } : {}),
 	});
-	const contactNumber = (expr: string) => `'CI' + String(${expr} + 1).padStart(6, '0')`;
-	const crmHttp = (expr: string, continueOnError = false) =>
-		httpNode(`={{ '${crm.url}/crmapi/rest/v2/contact_information/show?contact_information_identifier=number=' + ${contactNumber(expr)} }}`, 'httpQueryAuth', {}, continueOnError);
-	const crmOurs = (expr: string, options: Record<string, unknown>, continueOnError = false): NodeSpec => ({
+	// Items carry the number to look up as a field, as call-history rows do (`number`: one per
+	// item; `from`: SYNC_NUMBERS distinct callers), and both nodes map it the way the editor writes
+	// a dragged field: `{{ $json.number }}` in our Value, inside the HTTP Request node's URL.
+	const crmHttp = (field: string, continueOnError = false) =>
+		httpNode(`=${crm.url}/crmapi/rest/v2/contact_information/show?contact_information_identifier=number={{ $json.${field} }}`, 'httpQueryAuth', {}, continueOnError);
+	const crmOurs = (field: string, options: Record<string, unknown>, continueOnError = false): NodeSpec => ({
 		name: 'Target',
 		type: nodeType('crmCom'),
 		credentials: { crmComApi: cred.crm },
-		parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: `={{ ${contactNumber(expr)} }}`, options },
+		parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: `={{ $json.${field} }}`, options },
 		...(continueOnError ? { onError: 'continueRegularOutput' as const } : {}),
 	});
 
@@ -245,8 +257,8 @@ async function main(): Promise<void> {
 		for (const latencyMs of LATENCIES) {
 			const basic = { group: 'basic', latencyMs, items: ITEMS, limitMs: undefined };
 			cases.push(
-				{ ...basic, id: `b2http@${latencyMs}`, label: 'HTTP Request node (defaults, header auth) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`={{ '${b2.fake.url}/api/admin/test/echo?i=' + $json.i }}`, 'httpHeaderAuth') },
-				{ ...basic, id: `b2httpb@${latencyMs}`, label: 'HTTP Request node (batching 50 per 1 s, as the editor inserts it) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`={{ '${b2.fake.url}/api/admin/test/echo?i=' + $json.i }}`, 'httpHeaderAuth', editorBatching) },
+				{ ...basic, id: `b2http@${latencyMs}`, label: 'HTTP Request node (defaults, header auth) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`=${b2.fake.url}/api/admin/test/echo?i={{ $json.i }}`, 'httpHeaderAuth') },
+				{ ...basic, id: `b2httpb@${latencyMs}`, label: 'HTTP Request node (batching 50 per 1 s, as the editor inserts it) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`=${b2.fake.url}/api/admin/test/echo?i={{ $json.i }}`, 'httpHeaderAuth', editorBatching) },
 				...[1, 10, 20].map((c): Case => ({
 					...basic,
 					id: `b2api${c}@${latencyMs}`,
@@ -256,25 +268,24 @@ async function main(): Promise<void> {
 					concurrency: c,
 					node: { name: 'Target', type: nodeType('b2Copy'), credentials: { b2CopyExternalCrmApi: cred.b2 }, parameters: { resource: 'apiRequest', operation: 'request', method: 'GET', path: '/api/admin/test/echo', query: { parameter: [{ name: 'i', value: '={{ $json.i }}' }] }, options: { concurrency: c } } },
 				})),
-				{ ...basic, id: `crmhttp@${latencyMs}`, label: 'HTTP Request node (defaults, query auth) → CRM.COM contact', vendor: 'crmcom', kind: 'http', concurrency: 0, node: crmHttp('$json.i') },
-				...[1, 10, 20].map((c): Case => ({ ...basic, id: `crmget${c}@${latencyMs}`, label: `CRM.COM → Contact → Get, concurrency ${c}`, vendor: 'crmcom', kind: 'ours', concurrency: c, node: crmOurs('$json.i', { concurrency: c }) })),
+				{ ...basic, id: `crmhttp@${latencyMs}`, label: 'HTTP Request node (defaults, query auth) → CRM.COM contact', vendor: 'crmcom', kind: 'http', concurrency: 0, node: crmHttp('number') },
+				...[1, 10, 20].map((c): Case => ({ ...basic, id: `crmget${c}@${latencyMs}`, label: `CRM.COM → Contact → Get, concurrency ${c}`, vendor: 'crmcom', kind: 'ours', concurrency: c, node: crmOurs('number', { concurrency: c }) })),
 			);
 		}
 	}
 	if (GROUPS.includes('limited')) {
 		const limited = { group: 'limited', latencyMs: SLOW, items: ITEMS, maxInFlight: LIMIT, continueOnError: true, vendor: 'crmcom' as const };
 		cases.push(
-			{ ...limited, id: 'limhttp', label: `HTTP Request node (defaults, on error: continue) → CRM.COM refusing > ${LIMIT} in flight`, kind: 'http', concurrency: 0, node: crmHttp('$json.i', true) },
-			{ ...limited, id: 'limours', label: `CRM.COM → Contact → Get, default concurrency (5) → same CRM.COM`, kind: 'ours', concurrency: 5, node: crmOurs('$json.i', {}, true) },
-			...[10, 20].map((c): Case => ({ ...limited, id: `limours${c}`, label: `CRM.COM → Contact → Get, concurrency ${c} → same CRM.COM`, kind: 'ours', concurrency: c, node: crmOurs('$json.i', { concurrency: c }, true) })),
+			{ ...limited, id: 'limhttp', label: `HTTP Request node (defaults, on error: continue) → CRM.COM refusing > ${LIMIT} in flight`, kind: 'http', concurrency: 0, node: crmHttp('number', true) },
+			{ ...limited, id: 'limours', label: `CRM.COM → Contact → Get, default concurrency (5) → same CRM.COM`, kind: 'ours', concurrency: 5, node: crmOurs('number', {}, true) },
+			...[10, 20].map((c): Case => ({ ...limited, id: `limours${c}`, label: `CRM.COM → Contact → Get, concurrency ${c} → same CRM.COM`, kind: 'ours', concurrency: c, node: crmOurs('number', { concurrency: c }, true) })),
 		);
 	}
 	if (GROUPS.includes('sync')) {
 		const sync = { group: 'sync', latencyMs: SLOW, items: SYNC_ITEMS, vendor: 'crmcom' as const };
-		const caller = `($json.i % ${SYNC_NUMBERS})`;
 		cases.push(
-			{ ...sync, id: 'synchttp', label: `HTTP Request node (defaults): ${SYNC_ITEMS} calls from ${SYNC_NUMBERS} numbers → CRM.COM contact lookups`, kind: 'http', concurrency: 0, node: crmHttp(caller) },
-			{ ...sync, id: 'syncours', label: `CRM.COM → Contact → Get (defaults: concurrency 5, identical lookups once): same ${SYNC_ITEMS} calls`, kind: 'ours', concurrency: 5, node: crmOurs(caller, {}) },
+			{ ...sync, id: 'synchttp', label: `HTTP Request node (defaults): ${SYNC_ITEMS} calls from ${SYNC_NUMBERS} numbers → CRM.COM contact lookups`, kind: 'http', concurrency: 0, node: crmHttp('from') },
+			{ ...sync, id: 'syncours', label: `CRM.COM → Contact → Get (defaults: concurrency 5, identical lookups once): same ${SYNC_ITEMS} calls`, kind: 'ours', concurrency: 5, node: crmOurs('from', {}) },
 		);
 	}
 	if (GROUPS.includes('history') && pbx) {
@@ -283,7 +294,7 @@ async function main(): Promise<void> {
 		cases.push({
 			id: 'history',
 			group: 'history',
-			label: `Virtual PBX → Call History → Get Many, Return All, ${HISTORY_CALLS} calls (per_page ${PER_PAGE}: ${pages} requests)`,
+			label: `Virtual PBX → Call History → Get Many, Return All, ${HISTORY_CALLS} calls (asks per_page 500, steps down on refusal; at per_page ${PER_PAGE} it would take ${pages} requests)`,
 			vendor: 'pbx',
 			kind: 'ours',
 			concurrency: 1,
@@ -307,8 +318,8 @@ async function main(): Promise<void> {
 	selected.forEach((c, i) => ids.set(c.id, id16(`bench${i}x`, 1)));
 	baseSizes.forEach((n, i) => ids.set(`base${n}`, id16(`benchbase${i}x`, 1)));
 	await n8n.importWorkflow([
-		...selected.map((c) => workflow(ids.get(c.id) as string, `bench ${c.label}`, [...(c.items > 1 ? generateItems(c.items) : []), c.node])),
-		...baseSizes.map((n) => workflow(ids.get(`base${n}`) as string, `bench baseline ${n} items`, n > 1 ? generateItems(n) : [{ name: 'Target', type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} }])),
+		...selected.map((c) => workflow(ids.get(c.id) as string, `bench ${c.label}`, [...(c.items > 1 ? callItems(c.items) : []), c.node])),
+		...baseSizes.map((n) => workflow(ids.get(`base${n}`) as string, `bench baseline ${n} items`, n > 1 ? callItems(n) : [{ name: 'Target', type: 'n8n-nodes-base.noOp', typeVersion: 1, parameters: {} }])),
 	]);
 
 	const fakes: Record<Vendor, FakeServer> = { b2copy: b2.fake, crmcom: crm, pbx: (pbx?.fake ?? crm) as FakeServer };

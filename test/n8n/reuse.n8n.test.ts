@@ -2,7 +2,9 @@
  * Identical lookups once per run (nodes/shared/reuse.ts) inside a real n8n 2.41.1: a CRM.COM
  * Contact → Get over items that repeat a few numbers sends one lookup per distinct number, every
  * output item still its own (in order, paired with its input), unknown numbers one error item
- * each; the option turns it off; a second execution asks again.
+ * each; the option turns it off; a second execution asks again. A plain field mapping
+ * (`{{ $json.from.number }}`, read from the item by nodes/shared/parameters.ts) gives exactly what
+ * n8n's own evaluation of an equivalent expression gives, missing fields included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -32,9 +34,30 @@ const lookup = (options: Record<string, unknown>): NodeSpec => ({
 	},
 });
 
+/** Items as a call history gives them: nested fields, a spaced key, one item without a number. */
+const callRows = (): NodeSpec[] => [
+	{
+		name: 'Make Items',
+		type: 'n8n-nodes-base.set',
+		typeVersion: 3.4,
+		parameters: {
+			mode: 'raw',
+			jsonOutput: `={{ JSON.stringify({ rows: Array.from({ length: 40 }, (_, i) => i === 13 ? ({ i, from: {} }) : ({ i, from: { number: 'CI' + String(i % 12 + 1).padStart(6, '0') }, 'other party': i % 5 === 0 ? 'CI999999' : 'CI' + String(i % 7 + 1).padStart(6, '0') })) }) }}`,
+			options: {},
+		},
+	},
+	{ name: 'Split Items', type: 'n8n-nodes-base.splitOut', typeVersion: 1, parameters: { fieldToSplitOut: 'rows', options: {} } },
+];
+const mapped = (identifierValue: string): NodeSpec => ({ ...lookup({}), parameters: { ...lookup({}).parameters, identifierValue } });
+
 const WF = {
 	shared: workflow(id16('reusewf', 1), 'reuse on', [...generateItems(300), lookup({})]),
 	off: workflow(id16('reusewf', 2), 'reuse off', [...generateItems(300), lookup({ reuseLookups: false })]),
+	mapping: workflow(id16('reusewf', 3), 'field mapping', [...callRows(), mapped('={{ $json.from.number }}')]),
+	evaluated: workflow(id16('reusewf', 4), 'same, evaluated by n8n', [...callRows(), mapped("={{ $json.from.number === undefined ? undefined : '' + $json.from.number }}")]),
+	spaced: workflow(id16('reusewf', 5), 'spaced field mapping', [...callRows(), mapped('={{ $json["other party"] }}')]),
+	blocked: workflow(id16('reusewf', 7), 'field n8n refuses', [...generateItems(5, { caller: { number: 'CI000001' } }), mapped('={{ $json.caller.number }}')]),
+	spacedEvaluated: workflow(id16('reusewf', 6), 'spaced, evaluated by n8n', [...callRows(), mapped("={{ $json['other party'] === undefined ? undefined : '' + $json['other party'] }}")]),
 };
 
 const lookups = () => fake.requestsTo(CRMCOM_PATHS.contactShow, 'GET').length;
@@ -79,5 +102,30 @@ describe('identical lookups once per run, in n8n 2.41.1', () => {
 		fake.clearLog();
 		expectOutput(await n8n.execute(WF.off.id));
 		expect(lookups()).toBe(300);
+	});
+});
+
+describe('plain field mappings read from the item, in n8n 2.41.1', () => {
+	const outputs = (result: ExecutionResult) => {
+		expect(result.ok, JSON.stringify(result.error)).toBe(true);
+		return (result.nodes.Contact?.items ?? []).map((item) => ({ json: item.json, pairedItem: item.pairedItem }));
+	};
+
+	it('{{ $json.from.number }} and {{ $json["other party"] }} give what n8n gives for the same values, missing field included', async () => {
+		const mappedOut = outputs(await n8n.execute(WF.mapping.id));
+		const evaluatedOut = outputs(await n8n.execute(WF.evaluated.id));
+		expect(mappedOut).toHaveLength(40);
+		expect(mappedOut).toEqual(evaluatedOut);
+		expect(mappedOut[0].json, JSON.stringify(mappedOut.slice(0, 2))).toMatchObject({ number: 'CI000001' });
+		expect(String(mappedOut[13].json.error)).toMatch(/"Value" parameter is empty/); // no number: n8n's answer, then our message
+		const spacedOut = outputs(await n8n.execute(WF.spaced.id));
+		expect(spacedOut).toEqual(outputs(await n8n.execute(WF.spacedEvaluated.id)));
+		expect(spacedOut.filter((o) => o.json.error)).toHaveLength(9); // every 5th asks for CI999999, item 13 has none
+	});
+
+	it("a field n8n's sandbox refuses to read (caller) is refused for every item, not read around", async () => {
+		const out = outputs(await n8n.execute(WF.blocked.id));
+		expect(out).toHaveLength(5);
+		for (const item of out) expect(String(item.json.error)).toMatch(/security concerns/);
 	});
 });

@@ -1,12 +1,23 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { DISCOVERY_SIZES, type PageSizeDiscovery } from '../../shared/paging';
 import { formatGmt, impossibleDate, toEpochMs } from '../datetime';
 
 export type Show = { resource: string[]; operation: string[] };
 
-/** Largest page asked of the PBX's list methods. */
+/** Page size asked of the PBX's list methods that are not statistics (extensions). */
 export const PER_PAGE = 100;
+
+/**
+ * Statistics lists (call history, recordings) are served one request at a time, so they ask for
+ * the largest page the PBX accepts: its maximum is not documented, so the first request asks for
+ * 500 and steps down while the PBX refuses the size with a 400 (shared/paging.ts).
+ */
+export const STATISTICS_PAGES: PageSizeDiscovery = {
+	sizes: DISCOVERY_SIZES,
+	refused: (error) => error instanceof NodeApiError && String(error.httpCode) === '400',
+};
 
 export function returnAllFields(show: Show): INodeProperties[] {
 	return [

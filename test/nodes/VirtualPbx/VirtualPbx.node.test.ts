@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
-import { PBX_PATHS, PBX_STATS_CONCURRENT_MESSAGE, type PbxCall } from '../../fakes/pbx';
+import { PBX_MAX_PER_PAGE, PBX_PATHS, PBX_STATS_CONCURRENT_MESSAGE, type PbxCall } from '../../fakes/pbx';
 import { startFakeServer, send } from '../../fakes/common';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
 import { failure } from '../../support/failure';
@@ -207,28 +207,51 @@ describe('trusted-app tokens through n8n\'s credential path', () => {
 
 describe('Call History → Get Many', () => {
 	it.each([
-		['without Retry-After', undefined],
-		['with Retry-After: 0', { 'Retry-After': '0' }],
+		['without Retry-After', undefined, PBX_MAX_PER_PAGE],
+		['with Retry-After: 0', { 'Retry-After': '0' }, PBX_MAX_PER_PAGE],
+		['a PBX refusing per_page above 100', { 'Retry-After': '0' }, 100],
 	])(
-		'Return All: 5,000 calls in 50 pages of 100 while every third statistics request gets 429 (%s)',
-		async (_, headers) => {
-			f.fake.fail({ path: /\/call_history\/?$/, every: 3 }, { status: 429, body: { message: PBX_STATS_CONCURRENT_MESSAGE }, headers });
-			const output = await run(history());
-			expect(output).toHaveLength(5000);
-			const uuids = output.map((item) => item.json.call_uuid as string);
-			expect(new Set(uuids).size).toBe(5000);
-			expect(uuids).toEqual(calls.map((c) => c.call_uuid));
-			output.forEach((item) => expect(item.pairedItem).toEqual({ item: 0 }));
-			const pages = f.fake.requestsTo(historyPath, 'GET');
-			expect(pages.filter((r) => r.fault === 'status').length).toBeGreaterThanOrEqual(16);
-			const served = pages.filter((r) => r.fault === undefined);
-			expect(served.map((r) => Number(r.query.page))).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
-			for (const r of served) expect(r.query).toMatchObject({ per_page: '100', order: 'asc' });
-			expect(f.fake.counters.statsMaxConcurrent).toBe(1);
-			expect(f.fake.counters.statsConcurrentRefusals).toBe(0);
+		'Return All: 5,000 calls at the largest page the PBX accepts while every third statistics request gets 429 (%s)',
+		async (_, headers, maxPerPage) => {
+			f.fake.listing.maxPerPage = maxPerPage;
+			try {
+				f.fake.fail({ path: /\/call_history\/?$/, every: 3 }, { status: 429, body: { message: PBX_STATS_CONCURRENT_MESSAGE }, headers });
+				const output = await run(history());
+				expect(output).toHaveLength(5000);
+				const uuids = output.map((item) => item.json.call_uuid as string);
+				expect(new Set(uuids).size).toBe(5000);
+				expect(uuids).toEqual(calls.map((c) => c.call_uuid));
+				output.forEach((item) => expect(item.pairedItem).toEqual({ item: 0 }));
+				const pages = f.fake.requestsTo(historyPath, 'GET');
+				expect(pages.filter((r) => r.fault === 'status').length).toBeGreaterThanOrEqual(3);
+				const answered = pages.filter((r) => r.fault === undefined);
+				// Sizes above the PBX's maximum are refused once each (400), then every page is asked at its maximum.
+				const refusedSizes = answered.filter((r) => Number(r.query.per_page) > maxPerPage).map((r) => r.query.per_page);
+				expect(refusedSizes).toEqual(['500', '200'].filter((size) => Number(size) > maxPerPage));
+				const served = answered.filter((r) => Number(r.query.per_page) <= maxPerPage);
+				expect(served.map((r) => Number(r.query.page))).toEqual(Array.from({ length: 5000 / maxPerPage + 1 }, (_, i) => i + 1));
+				for (const r of served) expect(r.query).toMatchObject({ per_page: String(maxPerPage), order: 'asc' });
+				expect(f.fake.counters.statsMaxConcurrent).toBe(1);
+				expect(f.fake.counters.statsConcurrentRefusals).toBe(0);
+			} finally {
+				f.fake.listing.maxPerPage = PBX_MAX_PER_PAGE;
+			}
 		},
 		60_000,
 	);
+
+	it('Limit 120: one request of 120, not pages of the maximum', async () => {
+		const output = await run(history({ returnAll: false, limit: 120 }));
+		expect(output.map((item) => item.json.call_uuid)).toEqual(calls.slice(0, 120).map((c) => c.call_uuid));
+		expect(f.fake.requestsTo(historyPath, 'GET').map((r) => [r.query.page, r.query.per_page])).toEqual([['1', '120']]);
+	});
+
+	it('a 400 that is not about the page size is reported after the smaller sizes, never retried beyond them', async () => {
+		f.fake.fail({ path: /\/call_history\/?$/, times: 10 }, { status: 400, body: { message: 'flow must be one of in, out, internal' } });
+		const error = await failure<NodeApiError>(run(history()));
+		expect(error.message).toMatch(/flow must be one of/);
+		expect(f.fake.requestsTo(historyPath, 'GET').map((r) => r.query.per_page)).toEqual(['500', '200', '100', '50', '20']);
+	});
 
 	it('several items with concurrency 10: statistics requests still never overlap', async () => {
 		const flows = ['in', 'out', 'internal'];
@@ -343,7 +366,11 @@ describe('calls, recordings, extensions, subscriptions, applications', () => {
 	it('Recording → Get Many lists {call_uuid, record_uuid} in the window', async () => {
 		const output = await run({ resource: 'recording', operation: 'getMany', ...ALL_TIME, returnAll: false, limit: 150, order: 'asc' });
 		expect(output.map((item) => item.json)).toEqual(records.slice(0, 150));
-		expect(f.fake.requestsTo(`${API}/client/${client}/record/`).map((r) => r.query.page)).toEqual(['1', '2']);
+		expect(f.fake.requestsTo(`${API}/client/${client}/record/`).map((r) => [r.query.page, r.query.per_page])).toEqual([['1', '150']]);
+		f.fake.clearLog();
+		const all = await run({ resource: 'recording', operation: 'getMany', ...ALL_TIME, returnAll: true, order: 'asc' });
+		expect(all.map((item) => item.json)).toEqual(records);
+		expect(f.fake.requestsTo(`${API}/client/${client}/record/`).every((r) => r.query.per_page === '500')).toBe(true);
 	});
 
 	it('Recording → Get URL gives a working storage URL', async () => {

@@ -10,7 +10,7 @@ import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
-import { collectByOffset, collectByPageNumber, isLastPage } from '../../../nodes/shared/paging';
+import { DISCOVERY_SIZES, collectByOffset, collectByPageNumber, isLastPage } from '../../../nodes/shared/paging';
 import { CRMCOM_GROUPS, CRMCOM_PATHS } from '../../fakes/crmcom';
 import { PBX_PATHS } from '../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../support/context';
@@ -115,6 +115,63 @@ describe('collectByPageNumber', () => {
 	it('Limit 70 with a cap of 50: exactly 70', async () => {
 		const server = pageServer(2500, 50, 'served');
 		expect(await collectByPageNumber(server.fetch, { returnAll: false, limit: 70, pageSize: 100 })).toEqual(rows(70));
+	});
+
+	describe('with page-size discovery', () => {
+		const refusedError = new Error('per_page too large');
+		/** pageServer that also refuses sizes above `max` (the PBX's unknown maximum). */
+		const strict = (total: number, cap: number, max: number, numberBy: 'served' | 'asked') => {
+			const server = pageServer(total, cap, numberBy);
+			const fetch = async (page: number, perPage: number) => {
+				if (perPage > max) {
+					server.asks.push([page, perPage]);
+					throw refusedError;
+				}
+				return await server.fetch(page, perPage);
+			};
+			return { asks: server.asks, fetch };
+		};
+		const discover = { sizes: DISCOVERY_SIZES, refused: (error: unknown) => error === refusedError };
+
+		for (const numberBy of ['served', 'asked'] as const)
+			it.each([
+				[2500, 1000, 500],
+				[2500, 1000, 200],
+				[2500, 1000, 30],
+				[2500, 50, 200],
+				[2500, 120, 500],
+				[0, 1000, 100],
+			])(`Return All of %i rows, silent cap %i, sizes above %i refused, numbered by ${numberBy}: every row once`, async (total, cap, max) => {
+				const server = strict(total, cap, max, numberBy);
+				if (max < Math.min(...DISCOVERY_SIZES)) {
+					await expect(collectByPageNumber(server.fetch, { returnAll: true, limit: 0, pageSize: 100 }, discover)).rejects.toBe(refusedError);
+					return;
+				}
+				expect(await collectByPageNumber(server.fetch, { returnAll: true, limit: 0, pageSize: 100 }, discover)).toEqual(rows(total));
+			});
+
+		it('steps down once, then keeps the size that worked', async () => {
+			const server = strict(450, 1000, 100, 'asked');
+			await collectByPageNumber(server.fetch, { returnAll: true, limit: 0, pageSize: 100 }, discover);
+			expect(server.asks).toEqual([[1, 500], [1, 200], [1, 100], [2, 100], [3, 100], [4, 100], [5, 100]]);
+		});
+
+		it('under a Limit asks for no more than the limit', async () => {
+			const server = strict(2500, 1000, 500, 'asked');
+			expect(await collectByPageNumber(server.fetch, { returnAll: false, limit: 70, pageSize: 100 }, discover)).toEqual(rows(70));
+			expect(server.asks).toEqual([[1, 70]]);
+			const big = strict(2500, 1000, 500, 'asked');
+			expect(await collectByPageNumber(big.fetch, { returnAll: false, limit: 1200, pageSize: 100 }, discover)).toEqual(rows(1200));
+			expect(big.asks).toEqual([[1, 500], [2, 500], [3, 500]]);
+		});
+
+		it('other errors pass through at once', async () => {
+			const boom = new Error('boom');
+			const fetch = async () => {
+				throw boom;
+			};
+			await expect(collectByPageNumber(fetch, { returnAll: true, limit: 0, pageSize: 100 }, discover)).rejects.toBe(boom);
+		});
 	});
 });
 

@@ -5,7 +5,7 @@ import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
 import type { PbxClient } from '../../transport';
 import { syncCalls } from '../../sync/run';
-import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+import { PER_PAGE, STATISTICS_PAGES, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
 import { callRows, simplifyField } from '../rows';
 
 const show = { resource: ['callHistory'], operation: ['getMany'] };
@@ -143,6 +143,7 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 	const rows = await collectByPageNumber(
 		async (page, perPage) => await fetchCallPage(client, itemIndex, query, page, perPage),
 		{ returnAll, limit, pageSize: PER_PAGE },
+		STATISTICS_PAGES,
 	);
 	return callRows(rows, simplify);
 }

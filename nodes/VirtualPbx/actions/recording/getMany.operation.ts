@@ -3,7 +3,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
 import type { PbxClient } from '../../transport';
-import { PER_PAGE, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+import { PER_PAGE, STATISTICS_PAGES, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
 import { recordingRows, simplifyField } from '../rows';
 
 const show = { resource: ['recording'], operation: ['getMany'] };
@@ -26,6 +26,7 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 				),
 			),
 		{ returnAll, limit, pageSize: PER_PAGE },
+		STATISTICS_PAGES,
 	);
 	return recordingRows(rows, simplify);
 }
