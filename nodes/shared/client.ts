@@ -558,7 +558,7 @@ export class VendorClient {
 				else this.heldLock = outcome.release;
 				return;
 			}
-			if (lock === undefined && renewalTiming.renewalJitterMs > 0) {
+			if (outcome.reason === 'unavailable' && renewalTiming.renewalJitterMs > 0) {
 				await sleep(Math.floor(Math.random() * renewalTiming.renewalJitterMs));
 				await this.adoptFromStore(ours);
 			}

@@ -59,8 +59,8 @@ export type LockOutcome =
 	| { kind: 'held'; release: () => Promise<void> }
 	/** Another execution's token was found in the store (and adopted by `adopted`). */
 	| { kind: 'adopted' }
-	/** No lock in this context (or the holder never stored a token within the bound). */
-	| { kind: 'none' };
+	/** No lock here ('unavailable'), or the holder never stored a token within the bound ('timeout'). */
+	| { kind: 'none'; reason: 'unavailable' | 'timeout' };
 
 /**
  * Takes the renewal lock, or waits until another execution stored a token.
@@ -76,7 +76,7 @@ export async function lockOrAdopt(
 	adopted: () => Promise<boolean>,
 	now: () => number = Date.now,
 ): Promise<LockOutcome> {
-	if (!store) return { kind: 'none' };
+	if (!store) return { kind: 'none', reason: 'unavailable' };
 	const held = (): LockOutcome => ({
 		kind: 'held',
 		release: async () => {
@@ -96,7 +96,7 @@ export async function lockOrAdopt(
 		try {
 			first = await store.take();
 		} catch {
-			return { kind: 'none' };
+			return { kind: 'none', reason: 'unavailable' };
 		}
 	}
 	if (first) return held();
@@ -111,7 +111,7 @@ export async function lockOrAdopt(
 			} catch {
 				// Renew without the lock below.
 			}
-			return (await takeQuietly(store)) ? held() : { kind: 'none' };
+			return (await takeQuietly(store)) ? held() : { kind: 'none', reason: 'timeout' };
 		}
 	}
 }
