@@ -1,6 +1,7 @@
 /**
  * B2COPY external-CRM token logic, as pure functions over the credential's fields: validate the
- * inputs, sign the ES256 assertion with node:crypto, exchange it, refresh, and read the answer in
+ * inputs, sign the ES256 assertion with node:crypto, exchange it (automatic renewal: always a new
+ * exchange), refresh (the user's explicit Token → Refresh only), and read the answer in
  * every shape B2COPY deployments are known to use. The credential type and the node's Token
  * operations are thin wrappers around these.
  */
@@ -358,9 +359,12 @@ export async function refreshB2CopyTokens(
 }
 
 /**
- * The credential's preAuthentication: refresh when a refresh token is stored for the same
- * inputs; otherwise, or when the refresh is refused, sign and exchange. Returns the fields n8n
- * persists in the credential.
+ * The credential's preAuthentication: always a new signed exchange, never the refresh token.
+ * The private key can mint a new assertion at any time, so a refresh saves nothing, while in
+ * multi-process n8n (queue mode) two executions may both send the same stored refresh token; a
+ * vendor that treats a reused (rotated) refresh token as theft revokes the whole grant. The
+ * refresh token B2COPY returns is still stored (the user's own Token → Refresh step may use one
+ * from Token → Get; automatic renewal never does). Returns the fields n8n persists.
  */
 export async function acquireB2CopyTokens(
 	credentials: ICredentialDataDecryptedObject,
@@ -369,17 +373,6 @@ export async function acquireB2CopyTokens(
 ): Promise<B2CopyTokens & { inputsFingerprint: string }> {
 	const inputs = readB2CopyInputs(credentials);
 	const inputsFingerprint = b2copyFingerprint(credentials);
-	const stored = text(credentials.refreshToken);
-	if (stored !== '' && credentials.inputsFingerprint === inputsFingerprint) {
-		// A refused refresh is not final: the private key can always sign anew. An unreachable
-		// host is final (the exchange would fail the same way).
-		const refreshed = await refreshB2CopyTokens(inputs.host, stored, http, nowMs).then(
-			(tokens) => ({ tokens }),
-			(error: unknown) => ({ error }),
-		);
-		if ('tokens' in refreshed) return { ...refreshed.tokens, inputsFingerprint };
-		if (refreshed.error instanceof TokenError && refreshed.error.kind === 'network') throw refreshed.error;
-	}
 	return { ...(await exchangeB2CopyTokens(inputs, http, nowMs)), inputsFingerprint };
 }
 

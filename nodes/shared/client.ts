@@ -20,6 +20,10 @@
  *   and resend with the new token. The same renewal runs before a request when the stored token
  *   is known to be expired (`expiresAt`) or was minted from inputs the user has since edited
  *   (`inputsChanged`).
+ * - Renewal that is single across executions and worker processes where n8n allows it: before
+ *   renewing, the store is read again (another execution may have stored a fresh token), then
+ *   the renewal runs under a lock in n8n's processed-items store (renewLock.ts); executions that
+ *   do not get the lock wait for the holder's token and adopt it.
  * - Safe retries: 429 and 503 are waited out with one back-off shared by all requests of the
  *   run (honouring Retry-After), a bounded number of times; other 5xx answers and network
  *   failures are retried only for idempotent requests; a non-idempotent POST that may have
@@ -50,6 +54,7 @@ import {
 	vendorMessage,
 } from './errors';
 import { NO_REDIRECTS, RedirectRefusedError, decideRedirect, redirectMessage } from './redirect';
+import { lockOrAdopt, processedItemsLock } from './renewLock';
 import { reuseKey, type RequestReuse } from './reuse';
 
 export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
@@ -122,6 +127,12 @@ export interface ClientOptions {
 	maxRetryAfterMs?: number;
 	/** Base of the exponential back-off when the vendor gives no Retry-After. */
 	backoffBaseMs?: number;
+	/**
+	 * Renew under the cross-process lock in this node's processed-items row (renewLock.ts).
+	 * False for a node run whose node-scope row is used for something else (the call sync's
+	 * claim lock): never take the lock there.
+	 */
+	renewLock?: boolean;
 }
 
 const DEFAULTS: Required<ClientOptions> = {
@@ -130,6 +141,7 @@ const DEFAULTS: Required<ClientOptions> = {
 	timeoutMs: 30_000,
 	maxRetryAfterMs: 120_000,
 	backoffBaseMs: 500,
+	renewLock: true,
 };
 
 /** Renew a little before the stored expiry, so a token does not die on its way. */
@@ -141,11 +153,13 @@ export const EXPIRY_MARGIN_MS = 30_000;
  */
 export const EXPIRY_MARGIN_JITTER_MS = 30_000;
 /**
- * Before obtaining a token, a client whose token is missing, expired or refused waits a random
- * time of up to this much and reads the credential store again: in a burst (many executions,
- * several workers) the first one's token reaches the store and the others adopt it.
+ * Where the renewal lock cannot be had (trigger and load-options contexts, a workflow without
+ * an id), a client whose token is missing, expired or refused waits a random time of up to this
+ * much and reads the credential store again before obtaining one: executions that renew at the
+ * same moment then mostly find the first one's token. With the lock (every saved workflow's
+ * node run) there is no such wait: the lock alone makes a burst converge (docs/scaling.md).
  */
-export const RENEWAL_JITTER_MS = 5_000;
+export const RENEWAL_JITTER_MS = 2_000;
 
 /**
  * The waits above, as one settings object (not state: no token is kept here). Unit tests that
@@ -206,6 +220,8 @@ export class VendorClient {
 	private adoptedGeneration = -1;
 	private readonly marginMs = EXPIRY_MARGIN_MS + Math.floor(Math.random() * renewalTiming.marginJitterMs);
 	private renewalError?: NodeApiError | NodeOperationError;
+	/** Releases the renewal lock this client holds until its renewal ends (renewLock.ts). */
+	private heldLock?: () => Promise<void>;
 	private pauseUntil = 0;
 	/** A renewal of this run already failed for a network reason (one more is allowed). */
 	private networkRenewalFailed = false;
@@ -218,6 +234,15 @@ export class VendorClient {
 	renewals = 0;
 	/** How many times this client took a token another execution had stored (for tests). */
 	adoptions = 0;
+	/** How many times this client held the cross-process renewal lock (for tests). */
+	lockHolds = 0;
+
+	/**
+	 * Whether renewals take the cross-process lock in this node's processed-items row
+	 * (renewLock.ts). Code that uses that row itself (the call sync's claim lock) turns it off
+	 * before its first request.
+	 */
+	renewLock: boolean;
 
 	/** Set by the router for operations whose identical lookups are sent once per run (reuse.ts). */
 	reuse?: RequestReuse;
@@ -228,6 +253,7 @@ export class VendorClient {
 		options: ClientOptions = {},
 	) {
 		this.options = { ...DEFAULTS, ...options };
+		this.renewLock = this.options.renewLock;
 	}
 
 	private nodeCache?: INode;
@@ -509,42 +535,65 @@ export class VendorClient {
 	 * database on every call): another execution, perhaps on another worker process, may have
 	 * renewed since this run read it. A stored token that differs from ours, is fresh and was
 	 * obtained with the current inputs is adopted instead of renewing. When the store has nothing
-	 * better, wait a random moment (a burst of executions that all lack a token then finds the
-	 * first one's token instead of each obtaining its own) and read once more. Whatever is read
-	 * last becomes our copy, so a renewal starts from the newest stored refresh token and never
-	 * sends one another execution has already rotated (unless both renew inside the same moment:
-	 * n8n offers community packages no cross-process lock; see docs/scaling.md).
+	 * better, take the cross-process renewal lock (renewLock.ts): the holder reads the store once
+	 * more and renews only if it still has nothing better (the lock is released when its renewal
+	 * ends, after n8n stored the new token); the others wait for that token and adopt it. Where
+	 * no lock can be had, wait a random moment and read once more instead. Whatever is read last
+	 * becomes our copy, so a renewal starts from the newest stored state.
 	 */
 	private async recheckStore(current: ICredentialDataDecryptedObject): Promise<void> {
-		const property = this.profile.tokenProperty as string;
-		const ours = current[property];
+		const ours = current[this.profile.tokenProperty as string];
 		const startGeneration = this.generation;
 		let done!: () => void;
 		this.renewal = new Promise<void>((resolve) => (done = resolve));
 		try {
-			for (let round = 0; round < 2; round++) {
-				if (round > 0 && renewalTiming.renewalJitterMs > 0) {
-					await sleep(Math.floor(Math.random() * renewalTiming.renewalJitterMs));
-				}
-				const stored = await this.readStore();
-				if (stored === undefined) return;
-				const inputsChanged = this.profile.inputsChanged?.(stored) ?? false;
-				if (stored[property] !== ours && !inputsChanged && this.isFresh(stored)) {
-					this.adoptions++;
-					this.adopt(stored);
-					this.adoptedGeneration = this.generation;
-					return;
-				}
-				// Nothing better: keep the newest stored state (refresh token, fingerprint) so a
-				// renewal starts from it; our refused or missing token stays marked as needing one.
-				this.credentials = { ...stored, [property]: ours ?? '' };
-				this.changedInputs = inputsChanged;
+			if (await this.adoptFromStore(ours)) return;
+			const lock = this.renewLock ? processedItemsLock(this.ctx.helpers) : undefined;
+			const outcome = await lockOrAdopt(lock, async () => await this.adoptFromStore(ours));
+			if (outcome.kind === 'adopted') return;
+			if (outcome.kind === 'held') {
+				this.lockHolds++;
+				// The previous holder may have stored its token just before releasing the row.
+				if (await this.adoptFromStore(ours)) await outcome.release();
+				else this.heldLock = outcome.release;
+				return;
+			}
+			if (outcome.reason === 'unavailable' && renewalTiming.renewalJitterMs > 0) {
+				await sleep(Math.floor(Math.random() * renewalTiming.renewalJitterMs));
+				await this.adoptFromStore(ours);
 			}
 		} finally {
 			if (this.generation === startGeneration) this.recheckedGeneration = startGeneration;
 			this.renewal = undefined;
 			done();
 		}
+	}
+
+	/**
+	 * Reads the store; adopts its token when it differs from `ours`, is fresh and matches the
+	 * current inputs. Otherwise keeps the newest stored state (fingerprint, refresh token) with
+	 * our refused or missing token, still marked as needing a renewal.
+	 */
+	private async adoptFromStore(ours: ICredentialDataDecryptedObject[string] | undefined): Promise<boolean> {
+		const property = this.profile.tokenProperty as string;
+		const stored = await this.readStore();
+		if (stored === undefined) return false;
+		const inputsChanged = this.profile.inputsChanged?.(stored) ?? false;
+		if (stored[property] !== ours && !inputsChanged && this.isFresh(stored)) {
+			this.adoptions++;
+			this.adopt(stored);
+			this.adoptedGeneration = this.generation;
+			return true;
+		}
+		this.credentials = { ...stored, [property]: ours ?? '' };
+		this.changedInputs = inputsChanged;
+		return false;
+	}
+
+	private async releaseLock(): Promise<void> {
+		const release = this.heldLock;
+		this.heldLock = undefined;
+		if (release) await release();
 	}
 
 	/** The credential as stored now, or undefined when it cannot be read (renew as before). */
@@ -567,8 +616,14 @@ export class VendorClient {
 				await this.renewal;
 				continue;
 			}
-			if (this.renewalError !== undefined) throw this.renewalError;
-			if (!this.needsRenewal(credentials)) return await this.raw(request, credentials, options.what);
+			if (this.renewalError !== undefined) {
+				await this.releaseLock();
+				throw this.renewalError;
+			}
+			if (!this.needsRenewal(credentials)) {
+				await this.releaseLock();
+				return await this.raw(request, credentials, options.what);
+			}
 			if (this.recheckedGeneration !== this.generation) {
 				await this.recheckStore(credentials);
 				continue;
@@ -610,6 +665,8 @@ export class VendorClient {
 			if (network && !this.networkRenewalFailed) this.networkRenewalFailed = true;
 			else this.renewalError = failure;
 		}
+		// n8n has stored the new token by now: executions waiting for it find it.
+		await this.releaseLock();
 		this.renewal = undefined;
 		done();
 		if ('response' in outcome) return outcome.response;

@@ -112,17 +112,17 @@ describe('B2COPY in n8n 2.41.1', () => {
 		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
-	it('access token expired mid-run: exactly one refresh, no item lost', async () => {
+	it('access token expired mid-run: exactly one new exchange, never a refresh, no item lost', async () => {
 		f.fake.reset();
 		f.fake.expireAccessTokensAfter(400);
 		const result = await n8n.execute(WF.api1000.id);
 		expectAllEchoed(result, 'B2COPY', 1000);
-		expect(f.fake.counters.refreshesOk).toBe(1);
-		expect(f.fake.counters.refreshes).toBe(1);
-		expect(f.fake.counters.exchanges).toBe(0);
+		expect(f.fake.counters.exchangesOk).toBe(1);
+		expect(f.fake.counters.exchanges).toBe(1);
+		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
-	it('refresh token revoked: exactly one fresh exchange', async () => {
+	it('refresh token revoked: renewal does not need it (one exchange, no refresh)', async () => {
 		f.fake.reset();
 		f.fake.expireAccessTokens();
 		f.fake.revokeRefreshTokens();
@@ -130,7 +130,7 @@ describe('B2COPY in n8n 2.41.1', () => {
 		expectAllEchoed(result, 'B2COPY', 300);
 		expect(f.fake.counters.exchangesOk).toBe(1);
 		expect(f.fake.counters.exchanges).toBe(1);
-		expect(f.fake.counters.refreshesOk).toBe(0);
+		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
 	it('Fee → Process: PENDING, PENDING, SUCCESS gives one item with the final status', async () => {

@@ -1,11 +1,14 @@
 /**
  * Queue mode: n8n main + 2 workers (Redis, PostgreSQL), the package installed the panel way, one
  * webhook workflow using all three vendors (B2COPY Fee → Process, CRM.COM Contact → Get, Virtual
- * PBX User → Get Me on 20 items), bursts of 20 executions at once. Proves, per burst:
- * every execution succeeds; both workers run executions; token acquisitions per vendor (median
- * of 3 bursts, first use and after the vendors expired every token, also with 300 ms at the
- * token endpoints) stay low; no secret or token in any process's log. Figures (acquisitions,
- * refused B2COPY refreshes, executions per worker) are printed; docs/scaling.md records them.
+ * PBX User → Get Me on 20 items) plus, for comparison (issue 12 item 3), n8n's own HTTP Request
+ * node with a generic `oAuth2Api` client-credentials credential against the same PBX token
+ * endpoint (another trusted app, so its grants are counted apart); bursts of 20 executions at
+ * once. Proves, per burst: every execution succeeds; both workers run executions; no refused
+ * B2COPY refresh (automatic renewal never refreshes); a median of at most 2 token acquisitions
+ * per vendor of the package (3 bursts, first use and after the vendors expired every token, also
+ * with 300 ms at the token endpoints); no secret or token in any process's log. Figures (also
+ * n8n's OAuth2 grants, printed only) go to docs/scaling.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,7 +17,7 @@ import { CRMCOM_PATHS } from '../fakes/crmcom';
 import { PBX_PATHS } from '../fakes/pbx';
 import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
 import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../support/pbx';
+import { createTrustedApp, pbxFixture, type PbxFixture } from '../support/pbx';
 import { note, packPackage, type WorkflowInput, type WorkflowNode } from '../n8n/harness';
 import { id16, nodeType } from '../n8n/workflows';
 import { startQueueCluster, type QueueCluster, type WebhookAnswer } from './cluster';
@@ -28,6 +31,7 @@ const credsOf = (set: number) => ({
 	b2CopyExternalCrmApi: { id: id16('qb2cred', set), name: `B2COPY (fake) ${set}` },
 	crmComApi: { id: id16('qcrmcred', set), name: `CRM.COM (fake) ${set}` },
 	virtualPbxTrustedAppApi: { id: id16('qpbxcred', set), name: `PBX trusted app (fake) ${set}` },
+	oAuth2Api: { id: id16('qoauthcred', set), name: `PBX via n8n OAuth2 client credentials (fake) ${set}` },
 });
 const workflowIdOf = (set: number) => id16('qwfburst', set);
 const webhookPathOf = (set: number) => `queue-burst-${set}`;
@@ -36,10 +40,12 @@ let cluster: QueueCluster;
 let b2: B2CopyFixture;
 let crm: CrmComFixture;
 let pbx: PbxFixture;
+/** The trusted app behind the generic oAuth2Api credential (n8n's own OAuth2, for comparison). */
+let oauthApp: { id: string; secret: string };
 
 function burstWorkflow(set: number): WorkflowInput {
 	const CREDS = credsOf(set);
-	const names = ['Webhook', 'Make Items', 'Split Items', 'Fee', 'Contact', 'Me'];
+	const names = ['Webhook', 'Make Items', 'Split Items', 'Fee', 'Contact', 'Me', 'Me via n8n OAuth2'];
 	const nodes: WorkflowNode[] = [
 		{
 			name: 'Webhook',
@@ -88,6 +94,19 @@ function burstWorkflow(set: number): WorkflowInput {
 			credentials: { virtualPbxTrustedAppApi: CREDS.virtualPbxTrustedAppApi },
 			parameters: { authentication: 'trustedApp', resource: 'user', operation: 'getMe' },
 		},
+		{
+			name: 'Me via n8n OAuth2',
+			type: 'n8n-nodes-base.httpRequest',
+			typeVersion: 4.2,
+			credentials: { oAuth2Api: CREDS.oAuth2Api },
+			parameters: {
+				method: 'GET',
+				url: `${pbx.fake.url}${PBX_PATHS.api}/user/`,
+				authentication: 'genericCredentialType',
+				genericAuthType: 'oAuth2Api',
+				options: {},
+			},
+		},
 	];
 	const connections: Record<string, unknown> = {};
 	for (let i = 0; i < names.length - 1; i++) connections[names[i]] = { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] };
@@ -108,6 +127,18 @@ async function importFreshCredentials(): Promise<void> {
 			{ ...creds.b2CopyExternalCrmApi, type: 'b2CopyExternalCrmApi', data: { ...b2.credentials } },
 			{ ...creds.crmComApi, type: 'crmComApi', data: { ...crm.credentials } },
 			{ ...creds.virtualPbxTrustedAppApi, type: 'virtualPbxTrustedAppApi', data: { ...pbx.credentials } },
+			{
+				...creds.oAuth2Api,
+				type: 'oAuth2Api',
+				data: {
+					grantType: 'clientCredentials',
+					accessTokenUrl: `${pbx.fake.url}${PBX_PATHS.token}`,
+					clientId: oauthApp.id,
+					clientSecret: oauthApp.secret,
+					scope: '',
+					authentication: 'body',
+				},
+			},
 		);
 	}
 	await cluster.n8n.importCredentials(list);
@@ -121,6 +152,8 @@ interface BurstFigures {
 	b2copyRefreshRefused: number;
 	crmcom: number;
 	pbx: number;
+	/** Grants of n8n's own oAuth2Api credential (HTTP Request node), for comparison only. */
+	pbxN8nOAuth2: number;
 	workers: number[];
 	seconds: number;
 }
@@ -129,6 +162,16 @@ function resetCounters(): void {
 	b2.fake.reset();
 	crm.fake.reset();
 	pbx.fake.reset();
+	pbx.fake.clearLog();
+}
+
+/** client_credentials grants at the PBX token endpoint, per client id (from the fake's log). */
+function grantsBy(clientId: string): number {
+	return pbx.fake.requests.filter((r) => {
+		if (r.path !== PBX_PATHS.token) return false;
+		const form = new URLSearchParams(r.rawBody);
+		return form.get('grant_type') === 'client_credentials' && form.get('client_id') === clientId;
+	}).length;
 }
 
 async function burst(label: string, set: number): Promise<BurstFigures> {
@@ -154,12 +197,13 @@ async function burst(label: string, set: number): Promise<BurstFigures> {
 		b2copy: b.exchanges + b.refreshes,
 		b2copyRefreshRefused: b.refreshes - b.refreshesOk,
 		crmcom: crm.fake.counters.loginAttempts,
-		pbx: pbx.fake.counters.grants.client_credentials.attempted,
+		pbx: grantsBy(String(pbx.credentials.appId)),
+		pbxN8nOAuth2: grantsBy(oauthApp.id),
 		workers,
 		seconds,
 	};
 	note(
-		`${label}: ${figures.ok}/${BURST} ok in ${seconds.toFixed(1)} s; acquisitions B2COPY ${figures.b2copy} (exchanges ${b.exchanges}, refreshes ${b.refreshes}, refused ${figures.b2copyRefreshRefused}), CRM.COM ${figures.crmcom}, PBX ${figures.pbx}; workers ${workers.join('/')}`,
+		`${label}: ${figures.ok}/${BURST} ok in ${seconds.toFixed(1)} s; acquisitions B2COPY ${figures.b2copy} (exchanges ${b.exchanges}, refreshes ${b.refreshes}, refused ${figures.b2copyRefreshRefused}), CRM.COM ${figures.crmcom}, PBX ${figures.pbx} (n8n OAuth2: ${figures.pbxN8nOAuth2}); workers ${workers.join('/')}`,
 	);
 	return figures;
 }
@@ -186,21 +230,20 @@ function checkBurst(f: BurstFigures): void {
 	expect(f.ok).toBe(BURST);
 	expect(f.workers.reduce((a, b) => a + b, 0)).toBe(BURST);
 	for (const n of f.workers) expect(n).toBeGreaterThan(0);
-	// Issue 12 asks for 0 refused refreshes (a rotated refresh token never sent twice). Not met:
-	// without a cross-process lock, workers that renew within the same moment both refresh (the
-	// loser's refresh is refused and it falls back to a new exchange, so its execution still
-	// succeeds). Measured 0–4 per burst of 20; printed in the figures, see docs/scaling.md.
-	if (f.b2copyRefreshRefused > 0) note(`${f.label}: ${f.b2copyRefreshRefused} refused B2COPY refresh(es) (issue 12 target: 0)`);
+	// Automatic renewal renews B2COPY by a new signed exchange, never by the refresh token: no
+	// refresh at all, so none can reuse a rotated refresh token (issue 12: 0 refused refreshes).
+	expect(f.b2copyRefreshRefused, `${f.label}: refused B2COPY refreshes`).toBe(0);
+	expect(b2.fake.counters.refreshes, `${f.label}: B2COPY refreshes`).toBe(0);
+	for (const vendor of ['b2copy', 'crmcom', 'pbx', 'pbxN8nOAuth2'] as const) expect(f[vendor], `${f.label}: ${vendor}`).toBeGreaterThanOrEqual(1);
 }
 
 function checkMedians(group: BurstFigures[]): void {
 	for (const vendor of ['b2copy', 'crmcom', 'pbx'] as const) {
 		const values = group.map((f) => f[vendor]);
-		expect(values.every((v) => v >= 1), `${vendor}: ${values.join(', ')}`).toBe(true);
-		// Issue 12's target is 1 (at most 2): medians measured 1–2, except B2COPY after expiry with
-		// 300 ms at the token endpoint: 7 (bursts of 9, 1, 7 and 7, 7, 1 on the merged code) (before the store re-check: 4–14). The bound only catches a regression towards
-		// one renewal per execution (20); the figures are printed and kept in docs/scaling.md.
-		expect(median(values), `${vendor} acquisitions per burst: ${values.join(', ')}`).toBeLessThanOrEqual((BURST * 3) / 4);
+		// Issue 12: at most 2 acquisitions per vendor in a burst of 20 (target 1), median of 3
+		// bursts. The renewal lock (nodes/shared/renewLock.ts) makes it 1 by construction, except
+		// when an insert race or a slow database makes a waiter give up (measured: docs/scaling.md).
+		expect(median(values), `${vendor} acquisitions per burst: ${values.join(', ')}`).toBeLessThanOrEqual(2);
 	}
 }
 
@@ -234,6 +277,7 @@ beforeAll(async () => {
 		crmcomFixture(),
 		pbxFixture(),
 	]);
+	oauthApp = await createTrustedApp(pbx.fake, pbx.publicTokens.accessToken, 'n8n OAuth2 client credentials (queue suite)');
 	const tarball = await packPackage();
 	cluster = await startQueueCluster({ tarball, workers: 2, concurrency: 10 });
 	await importFreshCredentials();
@@ -245,7 +289,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	if (all.length) {
 		note('figures (acquisitions per burst; B2COPY refused refreshes; executions per worker):');
-		for (const f of all) note(`  ${f.label}: B2COPY ${f.b2copy} (refused ${f.b2copyRefreshRefused}), CRM.COM ${f.crmcom}, PBX ${f.pbx}; workers ${f.workers.join('/')}; ${f.seconds.toFixed(1)} s`);
+		for (const f of all) note(`  ${f.label}: B2COPY ${f.b2copy} (refused ${f.b2copyRefreshRefused}), CRM.COM ${f.crmcom}, PBX ${f.pbx} (n8n OAuth2 ${f.pbxN8nOAuth2}); workers ${f.workers.join('/')}; ${f.seconds.toFixed(1)} s`);
 	}
 	await cluster?.stop();
 	await Promise.all([b2?.fake.close(), crm?.fake.close(), pbx?.fake.close()]);
@@ -271,6 +315,7 @@ describe('queue mode: 2 workers, bursts of 20 webhook executions', () => {
 			...crm.secrets,
 			...pbx.secrets,
 			String(pbx.credentials.appSecret),
+			oauthApp.secret,
 			...b2Tokens.access,
 			...b2Tokens.refresh,
 			...crm.fake.issuedTokens(),

@@ -39,7 +39,10 @@ export const operations: OperationTable<PbxClient> = {
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const authentication = this.getNodeParameter('authentication', 0, 'trustedApp') as PbxAuthentication;
-	return await route(this, operations, (settings) => createPbxClient(this, authentication, { timeoutMs: settings.timeoutMs }), {
+	// Call History keeps the call sync's claim lock in this node's processed-items row: the token
+	// renewal lock (shared/renewLock.ts), which uses the same row, is never taken there.
+	const renewLock = this.getNodeParameter('resource', 0) !== 'callHistory';
+	return await route(this, operations, (settings) => createPbxClient(this, authentication, { timeoutMs: settings.timeoutMs, renewLock }), {
 		default: DEFAULT_CONCURRENCY,
 		max: MAX_CONCURRENCY,
 	}, SECRET_OPERATIONS);

@@ -65,6 +65,9 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
 	const filters = filterQuery(ctx, itemIndex);
 	const env = n8nEnv(ctx, override);
+	// The claim lock lives in this node's processed-items row: the token renewal lock
+	// (shared/renewLock.ts) uses the same row and must never be taken in this run.
+	client.renewLock = false;
 	const staticData = ctx.getWorkflowStaticData('node');
 
 	const empty = (await env.store.count()) === 0;

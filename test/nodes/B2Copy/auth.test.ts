@@ -208,31 +208,32 @@ describe('against the fake B2COPY', () => {
 		}
 	});
 
-	it('refreshes when a refresh token is stored for the same inputs, else exchanges', async () => {
+	it('renews by a new signed exchange even when a refresh token is stored: never sends the refresh token', async () => {
 		f.fake.reset();
 		const first = await acquireB2CopyTokens(f.credentials, testHttpRequest);
 		expect(f.fake.counters.exchangesOk).toBe(1);
+		expect(first.refreshToken).toBeTruthy();
 		const second = await acquireB2CopyTokens({ ...f.credentials, ...first }, testHttpRequest);
-		expect(f.fake.counters.refreshesOk).toBe(1);
-		expect(f.fake.counters.exchanges).toBe(1);
-		expect(second.refreshToken).not.toBe(first.refreshToken);
-		// Edited input (another key id registered for the same key): the fingerprint differs → exchange.
+		expect(f.fake.counters.exchangesOk).toBe(2);
+		expect(f.fake.counters.refreshes).toBe(0);
+		expect(second.accessToken).not.toBe(first.accessToken);
+		// Edited input (another key id registered for the same key): a new fingerprint is stored.
 		await f.fake.registerKey('crm-key-2', f.keys.publicPem);
 		const edited = { ...f.credentials, ...second, keyId: 'crm-key-2' };
 		expect(b2copyFingerprint(edited)).not.toBe(second.inputsFingerprint);
-		await acquireB2CopyTokens(edited, testHttpRequest);
-		expect(f.fake.counters.exchangesOk).toBe(2);
-		expect(f.fake.counters.refreshes).toBe(1);
+		const third = await acquireB2CopyTokens(edited, testHttpRequest);
+		expect(third.inputsFingerprint).toBe(b2copyFingerprint(edited));
+		expect(f.fake.counters.exchangesOk).toBe(3);
+		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
-	it('falls back to a new exchange when the refresh token is refused', async () => {
+	it('a revoked refresh token does not matter to renewal', async () => {
 		f.fake.reset();
 		const first = await acquireB2CopyTokens(f.credentials, testHttpRequest);
 		f.fake.revokeRefreshTokens();
 		const second = await acquireB2CopyTokens({ ...f.credentials, ...first }, testHttpRequest);
 		expect(second.accessToken).toBeTruthy();
-		expect(f.fake.counters.refreshes).toBe(1);
-		expect(f.fake.counters.refreshesOk).toBe(0);
+		expect(f.fake.counters.refreshes).toBe(0);
 		expect(f.fake.counters.exchangesOk).toBe(2);
 	});
 
