@@ -119,6 +119,9 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	}
 	if (result.hint) staticData[HINT_KEY] = result.hint;
 	noteClaimSlot(ctx, result.slot);
+	ctx.logger.debug(
+		`Call sync: read ${result.read} calls from ${start}, ${result.done} synced already, ${result.claimedElsewhere} claimed by another run, ${result.calls.length} output; sealed ${result.sealed} hours, pruned ${result.pruned} done keys; ${result.storeCalls} store calls`,
+	);
 	return result.calls;
 }
 
