@@ -30,7 +30,11 @@
  * undone by a Mark as Synced of another run writing the row at the same moment (the store has
  * no compare-and-set); that call would then count as synced. It needs a new call to be checked
  * in the very second another run's Mark as Synced writes. A call whose claim expired while its
- * run was still working (a run longer than the lease) can be delivered twice.
+ * run was still working (a run longer than the lease) can be delivered twice. Sealing assumes a
+ * call is listed within the lookback of its start (a call listed later, in a sealed hour, is
+ * skipped) and one sync reader per call (a second Get Many node reading the same calls would
+ * find their `done:` keys pruned by the first one's seals). A removal lost to a concurrent
+ * rewrite of the row leaves stale keys behind: harmless, they only take room.
  */
 import type { IDataObject } from 'n8n-workflow';
 
