@@ -8,10 +8,13 @@
  * Asserted: the sync state stays bounded (the workflow-scope processed-items row, read from n8n's
  * database after each run, holds at most 2 × Max Calls per Run keys: old hours are sealed and
  * their done keys pruned), and peak RSS does not grow with the calls already synced (no run's
- * peak above run 1's + 150 MB). Each run's "Call sync:" debug line (read, synced already, sealed,
- * pruned, store calls) is printed. Before sealing (one done and one claim key per call ever
- * synced, rewritten whole on every store call) peak RSS grew 696 → 1067 MB over the 10 runs and
- * run time 30 s → 3.5 min. Slow (~15-22 min), so it runs only with SYNC_BACKLOG=1.
+ * peak above the median of runs 1-3 + 150 MB). Each run's "Call sync:" debug line (calls read,
+ * synced already, hours sealed, done keys pruned, store calls) is printed. Measured (2 cores,
+ * load 6-11): before sealing (one done and one claim key per call ever synced, the whole row
+ * rewritten on every store call) peak RSS 700, 670, 665, 671, 742, 859, 720, 1024, 1029, 711,
+ * 707 MB and run time 26 s → 391 s; after it 643, 697, 664, 675, 698, 673, 684, 674, 677, 762,
+ * 461 MB, 100-180 s a run, flat (91 store calls, row 5,000-5,611 keys, ~140 KB). Slow
+ * (~25 min), so it runs only with SYNC_BACKLOG=1.
  * A run's 5,000 rows make `n8n execute --rawOutput` print more than it flushes before exiting, so
  * the workflow ends by posting the call_uuids that reached Mark as Synced (aggregated into one
  * item) to a sink here: a run that failed before the end posts nothing.
@@ -149,7 +152,7 @@ afterAll(async () => {
 	fs.rmSync(usageDir, { recursive: true, force: true });
 });
 
-it.runIf(process.env.SYNC_BACKLOG === '1')('a backlog of 50,000 calls, Max Calls per Run 5,000 → 10 runs of 5,000, each call once, oldest first; then none; peak n8n RSS per run printed', async () => {
+it.runIf(process.env.SYNC_BACKLOG === '1')('a backlog of 50,000 calls, Max Calls per Run 5,000 → 10 runs of 5,000, each call once, oldest first; then none; the sync state stays bounded and peak n8n RSS does not grow', async () => {
 	const all = pbx.allCalls();
 	expect(all).toHaveLength(TOTAL);
 	const startOf = new Map(all.map((c) => [c.call_uuid, c.start_time_gmt]));
@@ -190,6 +193,8 @@ it.runIf(process.env.SYNC_BACKLOG === '1')('a backlog of 50,000 calls, Max Calls
 	process.stdout.write(`[backlog] sync-state keys after each run: ${rows.join(', ')}\n`);
 	// Bounded by what later runs still need, not by the calls synced so far (50,000 by the end).
 	expect(Math.max(...rows)).toBeLessThanOrEqual(2 * PER_RUN);
-	// Memory does not grow with the backlog drained.
-	expect(Math.max(...rss) - rss[0]).toBeLessThanOrEqual(150);
+	// Memory does not grow with the backlog drained: no run above the median of runs 1-3 + 150 MB
+	// (measured after sealing: 643-762 MB, median 664; before it: 700 → 1029 MB, median 670).
+	const early = [...rss.slice(0, 3)].sort((a, b) => a - b)[1];
+	expect(Math.max(...rss) - early).toBeLessThanOrEqual(150);
 }, 3_600_000);
