@@ -13,8 +13,9 @@
  * load 6-11): before sealing (one done and one claim key per call ever synced, the whole row
  * rewritten on every store call) peak RSS 700, 670, 665, 671, 742, 859, 720, 1024, 1029, 711,
  * 707 MB and run time 26 s → 391 s; after it 643, 697, 664, 675, 698, 673, 684, 674, 677, 762,
- * 461 MB, 100-180 s a run, flat (91 store calls, row 5,000-5,611 keys, ~140 KB). Slow
- * (~25 min), so it runs only with SYNC_BACKLOG=1.
+ * 461 MB, 100-180 s a run at load 11; a quieter second run 646-701 MB and 27-37 s a run, flat
+ * (91 store calls, row 5,000-5,611 keys, ~140 KB). Slow (6-25 min), so it runs only with
+ * SYNC_BACKLOG=1.
  * A run's 5,000 rows make `n8n execute --rawOutput` print more than it flushes before exiting, so
  * the workflow ends by posting the call_uuids that reached Mark as Synced (aggregated into one
  * item) to a sink here: a run that failed before the end posts nothing.
