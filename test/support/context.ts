@@ -182,6 +182,7 @@ export function createExecuteContext(options: ContextOptions): TestContext {
 			return value;
 		},
 		getWorkflowStaticData: () => staticData,
+		getExecutionId: () => 'test-execution',
 		getTimezone: () => options.timezone ?? 'America/New_York',
 		logger: { debug() {}, info() {}, warn() {}, error() {} },
 		helpers: {

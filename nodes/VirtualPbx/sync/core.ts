@@ -4,10 +4,16 @@
  *
  * Keys of the workflow-scope row (shared by Get Many and Mark as Synced of one workflow):
  * - `done:<call_uuid>`: written by Mark as Synced only. A call with it never comes again.
+ * - `seal:<scope>:<hour>:a|b`: written by Get Many (under the lock) for an hour of call start
+ *   times that ended more than one lookback ago and whose calls are all done; the hour is then
+ *   skipped whole and the `done:` keys of its calls are removed (see sealCandidates). So the row
+ *   holds the `done:` keys of recent hours plus one pair of keys an hour, not every call ever
+ *   synced; n8n rewrites the whole row on every store call, so its size is each run's cost.
  * - `claim:<call_uuid>:<slot>`, slot = floor(now / lease): written by Get Many for the calls it
  *   outputs. A call is claimed while a key of the current or the previous slot exists, i.e. for
  *   one to two leases. A run that fails before Mark as Synced leaves its claims to expire, and a
- *   later run delivers those calls again ("Retry Unsynced Calls After").
+ *   later run delivers those calls again ("Retry Unsynced Calls After"). Mark as Synced removes
+ *   the claim keys of the calls it confirms.
  *
  * Get Many checks claims first (recording a claim key is harmless: it is a claim) and checks
  * `done:` only for calls nobody claims; since the store cannot test without recording, the
@@ -24,7 +30,11 @@
  * undone by a Mark as Synced of another run writing the row at the same moment (the store has
  * no compare-and-set); that call would then count as synced. It needs a new call to be checked
  * in the very second another run's Mark as Synced writes. A call whose claim expired while its
- * run was still working (a run longer than the lease) can be delivered twice.
+ * run was still working (a run longer than the lease) can be delivered twice. Sealing assumes a
+ * call is listed within the lookback of its start (a call listed later, in a sealed hour, is
+ * skipped) and one sync reader per call (a second Get Many node reading the same calls would
+ * find their `done:` keys pruned by the first one's seals). A removal lost to a concurrent
+ * rewrite of the row leaves stale keys behind: harmless, they only take room.
  */
 import type { IDataObject } from 'n8n-workflow';
 
@@ -134,16 +144,28 @@ export async function releaseLock(env: SyncEnv): Promise<void> {
 	await env.store.lockClear();
 }
 
-/** Records keys, then checks them again after SETTLE_MS until none was lost. */
-export async function recordVerified(env: SyncEnv, keys: string[]): Promise<void> {
-	if (keys.length === 0) return;
+/**
+ * Records keys, then checks them again after SETTLE_MS until none was lost (one check when
+ * nothing raced). Returns the number of store calls made.
+ */
+export async function recordVerified(env: SyncEnv, keys: string[]): Promise<number> {
+	if (keys.length === 0) return 0;
 	await env.store.record(keys);
 	for (let round = 0; round < VERIFY_ROUNDS; round++) {
 		await pause(env, env.settleMs);
 		const had = await env.store.record(keys);
-		if (keys.every((key) => had.has(key))) return;
+		if (keys.every((key) => had.has(key))) return round + 2;
 	}
 	throw new SyncStoreError('The sync state could not be written: other runs kept overwriting it');
+}
+
+export interface SealOptions {
+	/** Tells apart the sync nodes (and filters) of one workflow: a seal covers only its reader's calls. */
+	scope: string;
+	/** The Lookback (ms): the longest a call may take to appear in call history after it started. */
+	lookbackMs: number;
+	/** Where this run's window starts (GMT): an hour that begins before it was not read whole. */
+	from: string;
 }
 
 export interface ClaimOptions {
@@ -152,6 +174,8 @@ export interface ClaimOptions {
 	maxCalls: number;
 	/** False for calls the run skips (internal calls): never claimed, never output. */
 	accept(call: IDataObject): boolean;
+	/** Seal old hours whose calls are all synced and prune their `done:` keys (see sealCandidates). */
+	seal?: SealOptions;
 }
 
 export interface ClaimResult {
@@ -163,14 +187,69 @@ export interface ClaimResult {
 	/** Calls skipped because they are synced already, or claimed by a run still working. */
 	done: number;
 	claimedElsewhere: number;
+	/** The claim slot the run's calls were claimed in (Mark as Synced removes those claim keys). */
+	slot: number;
+	/** Hours sealed by this run, and `done:` keys pruned with them. */
+	sealed: number;
+	pruned: number;
+	/** Store calls (each one read-modify-write of the row) made by the claim phase. */
+	storeCalls: number;
 }
 
 const startOf = (call: IDataObject): string => String(call.start_time_gmt ?? '');
+
+export const HOUR_MS = 3_600_000;
+/** 'YYYY-MM-DD HH' of a GMT time 'YYYY-MM-DD HH:MM:SS'. */
+const hourOf = (gmt: string): string => gmt.slice(0, 13);
+const gmtMs = (gmt: string): number => Date.parse(`${gmt.slice(0, 19).replace(' ', 'T')}Z`);
+const hourStartMs = (hour: string): number => Date.parse(`${hour.replace(' ', 'T')}:00:00Z`);
+
+/**
+ * A sealed hour: every call of it this node reads is synced, and no call of it can still appear.
+ * Two keys, both written by the sealer, both needed: checking a key records it, and a check's
+ * clean-up (removal) undone by a concurrent writer of the row would leave one key standing, which
+ * alone seals nothing (it would take the same accident twice, on the other key).
+ */
+export const sealKeys = (scope: string, hour: string): [string, string] => [`seal:${scope}:${hour}:a`, `seal:${scope}:${hour}:b`];
+
+interface HourState {
+	sealed: boolean;
+	/** Every call of the hour this run checked was found done (none returned, claimed or left). */
+	allDone: boolean;
+	/** The done calls of the hour (their `done:` keys are pruned when the hour is sealed). */
+	doneUuids: string[];
+}
+
+/**
+ * Hours this run may seal: not sealed yet, begun at or after the window's start (read whole from
+ * their beginning), every call of them found done, and ended at least one lookback before the
+ * PBX's clock when the run began. That clock is never read from this machine (it may be skewed):
+ * the newest call the run saw had started by the last page's request, so the PBX's clock at the
+ * first request was at least `newest start − run time`. A call of a sealed hour listed within the
+ * lookback of its start was therefore listed before the first page was asked for, and read.
+ * That also proves the hour was read to its end (a later call was read after it).
+ */
+export function sealCandidates(hours: Map<string, HourState>, from: string, newestSeen: string, elapsedMs: number, lookbackMs: number): string[] {
+	if (newestSeen === '') return [];
+	const horizon = gmtMs(newestSeen) - Math.max(0, elapsedMs) - lookbackMs;
+	const fromMs = gmtMs(from);
+	const out: string[] = [];
+	for (const [hour, state] of hours) {
+		const begins = hourStartMs(hour);
+		if (!state.sealed && state.allDone && state.doneUuids.length > 0 && begins >= fromMs && begins + HOUR_MS <= horizon) out.push(hour);
+	}
+	return out;
+}
 
 /**
  * The claim phase (call it under the lock): reads pages oldest first, keeps the calls neither
  * done nor claimed, claims them, stops after `maxCalls`. Calls are told apart by call_uuid, so a
  * call seen twice in a run (page shifts, overlapping re-reads) counts once.
+ *
+ * With `seal`, hours already sealed are skipped whole (two keys checked per hour, not three per
+ * call), and old hours found all done are sealed and their `done:` keys removed: the row keeps
+ * what later runs still need (recent calls, seals), not every call ever synced. Seals are checked,
+ * written and used only inside the claim phase, i.e. under the lock.
  */
 export async function claimCalls(
 	env: SyncEnv,
@@ -178,9 +257,18 @@ export async function claimCalls(
 	options: ClaimOptions,
 	onPage?: () => Promise<void>,
 ): Promise<ClaimResult> {
-	const slot = Math.floor(env.now() / options.leaseMs);
+	const began = env.now();
+	const slot = Math.floor(began / options.leaseMs);
 	const seen = new Set<string>();
 	const out: IDataObject[] = [];
+	const hours = new Map<string, HourState>();
+	const seal = options.seal;
+	let storeCalls = 0;
+	const record = async (keys: string[]): Promise<Set<string>> => {
+		if (keys.length === 0) return new Set();
+		storeCalls++;
+		return await env.store.record(keys);
+	};
 	let newestSeen = '';
 	let oldestKept = '';
 	let done = 0;
@@ -189,8 +277,13 @@ export async function claimCalls(
 		const start = startOf(call);
 		if (oldestKept === '' || start < oldestKept) oldestKept = start;
 	};
+	const hourState = (call: IDataObject): HourState | undefined => hours.get(hourOf(startOf(call)));
+	const notDone = (call: IDataObject): void => {
+		const state = hourState(call);
+		if (state) state.allDone = false;
+	};
 	for await (const rows of pages) {
-		const fresh: Array<{ call: IDataObject; uuid: string }> = [];
+		let fresh: Array<{ call: IDataObject; uuid: string }> = [];
 		for (const call of rows) {
 			const uuid = String(call.call_uuid ?? '');
 			if (uuid === '' || seen.has(uuid)) continue;
@@ -198,29 +291,51 @@ export async function claimCalls(
 			if (startOf(call) > newestSeen) newestSeen = startOf(call);
 			if (options.accept(call)) fresh.push({ call, uuid });
 		}
+		const undo: string[] = [];
+		if (seal && fresh.length > 0) {
+			// Hours met for the first time in this run: sealed ones are skipped whole.
+			const unknown = [...new Set(fresh.map(({ call }) => hourOf(startOf(call))))].filter((hour) => !hours.has(hour));
+			if (unknown.length > 0) {
+				const hadA = await record(unknown.map((hour) => sealKeys(seal.scope, hour)[0]));
+				const maybe = unknown.filter((hour) => hadA.has(sealKeys(seal.scope, hour)[0]));
+				const hadB = await record(maybe.map((hour) => sealKeys(seal.scope, hour)[1]));
+				for (const hour of unknown) {
+					const [a, b] = sealKeys(seal.scope, hour);
+					const sealed = hadA.has(a) && hadB.has(b);
+					hours.set(hour, { sealed, allDone: true, doneUuids: [] });
+					if (!hadA.has(a)) undo.push(a); // recorded only as a test
+					else if (!hadB.has(b)) undo.push(b);
+				}
+			}
+			const before = fresh.length;
+			fresh = fresh.filter(({ call }) => !hourState(call)!.sealed);
+			done += before - fresh.length;
+		}
 		if (fresh.length > 0) {
 			const keys = (uuid: string): [string, string] => [claimKey(uuid, slot), claimKey(uuid, slot - 1)];
-			const had = await env.store.record(fresh.flatMap(({ uuid }) => keys(uuid)));
-			const undo: string[] = [];
+			const had = await record(fresh.flatMap(({ uuid }) => keys(uuid)));
 			const free: typeof fresh = [];
 			for (const entry of fresh) {
 				const pair = keys(entry.uuid);
 				if (pair.some((key) => had.has(key))) {
 					claimedElsewhere++;
 					keep(entry.call);
+					notDone(entry.call);
 					undo.push(...pair.filter((key) => !had.has(key)));
 				} else {
 					free.push(entry);
 				}
 			}
-			const doneHad = await env.store.record(free.map(({ uuid }) => doneKey(uuid)));
+			const doneHad = await record(free.map(({ uuid }) => doneKey(uuid)));
 			for (const entry of free) {
 				const pair = keys(entry.uuid);
 				if (doneHad.has(doneKey(entry.uuid))) {
 					done++;
+					hourState(entry.call)?.doneUuids.push(entry.uuid);
 					undo.push(...pair);
 					continue;
 				}
+				notDone(entry.call);
 				undo.push(doneKey(entry.uuid)); // recorded only as a test
 				if (out.length < options.maxCalls) {
 					out.push(entry.call);
@@ -230,16 +345,45 @@ export async function claimCalls(
 					undo.push(...pair); // beyond Max Calls per Run: left for the next run
 				}
 			}
+		}
+		if (undo.length > 0) {
+			storeCalls++;
 			await env.store.remove(undo);
 		}
 		if (onPage) await onPage();
 		if (out.length >= options.maxCalls) break;
 	}
-	// Claims lost to a concurrent writer of the row are written again.
-	await recordVerified(env, out.map((call) => claimKey(String(call.call_uuid), slot)));
-	return { calls: out, hint: oldestKept || newestSeen || undefined, read: seen.size, done, claimedElsewhere };
+	const toSeal = seal ? sealCandidates(hours, seal.from, newestSeen, env.now() - began, seal.lookbackMs) : [];
+	// Claims lost to a concurrent writer of the row are written again; seals are checked to have
+	// stuck before the `done:` keys they replace are removed.
+	const claims = out.map((call) => claimKey(String(call.call_uuid), slot));
+	const seals = seal ? toSeal.flatMap((hour) => sealKeys(seal.scope, hour)) : [];
+	storeCalls += await recordVerified(env, [...claims, ...seals]);
+	const prune = toSeal.flatMap((hour) => hours.get(hour)!.doneUuids.map(doneKey));
+	if (prune.length > 0) {
+		storeCalls++;
+		await env.store.remove(prune);
+	}
+	return {
+		calls: out,
+		hint: oldestKept || newestSeen || undefined,
+		read: seen.size,
+		done,
+		claimedElsewhere,
+		slot,
+		sealed: toSeal.length,
+		pruned: prune.length,
+		storeCalls,
+	};
 }
 
-export async function markSynced(env: SyncEnv, uuids: string[]): Promise<void> {
-	await recordVerified(env, [...new Set(uuids)].map(doneKey));
+/**
+ * Records the calls as synced, then removes their claim keys (no longer needed once `done:` is
+ * there). `slots`: the claim slots of this execution's Get Many; a claim key left behind (another
+ * slot) only takes room until n8n drops the oldest keys.
+ */
+export async function markSynced(env: SyncEnv, uuids: string[], slots: number[] = []): Promise<void> {
+	const unique = [...new Set(uuids)];
+	await recordVerified(env, unique.map(doneKey));
+	if (slots.length > 0 && unique.length > 0) await env.store.remove(unique.flatMap((uuid) => slots.map((slot) => claimKey(uuid, slot))));
 }

@@ -3,22 +3,24 @@
  * Reset Sync State, on n8n's processed-items store (store.ts) and the core (core.ts).
  *
  * Where a run starts reading: from the configured Start on the first run and after a reset
- * (the store is empty); otherwise from a hint minus the lookback. The hint (the oldest call the
+ * (the store is empty); otherwise from a hint minus the lookback, rounded down to the hour
+ * before (so that runs read whole hours, which they can seal: core.ts). The hint (the oldest call the
  * last run returned or saw claimed, else the newest call it read) is kept in Get Many's workflow
  * static data. n8n saves static data only for production runs (schedule, CLI, webhook), never
  * for manual runs, so in the editor the hint does not move and every run reads from Start:
- * slower, never wrong, because which calls are synced lives in the store alone. A lower hint is
+ * slower, never wrong, because which calls are synced lives in the store alone (sealed hours,
+ * which the store holds too, are skipped at two keys an hour). A lower hint is
  * always safe; the lookback makes a stale one harmless. The lookback never reaches before the
  * Start of the first run (kept beside the hint), so calls left out by Start stay out.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError, sleep } from 'n8n-workflow';
 
 import { formatGmt } from '../datetime';
 import type { PbxClient } from '../transport';
-import { SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
+import { HOUR_MS, SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
 import { callPages, type PagerState } from './pager';
 import { n8nStore } from './store';
 import { filterQuery, fetchCallPage } from '../actions/callHistory/getMany.operation';
@@ -26,6 +28,8 @@ import { gmtParameter } from '../actions/common';
 
 export const HINT_KEY = 'syncFrom';
 export const FLOOR_KEY = 'syncFloor';
+/** In the workflow's global static data: this execution's claim slots, for Mark as Synced. */
+export const CLAIMS_KEY = 'callSyncClaims';
 
 /** The sync's environment inside n8n (tests may shorten the settle time). */
 export function n8nEnv(ctx: IExecuteFunctions, override: Partial<SyncEnv> = {}): SyncEnv {
@@ -76,8 +80,14 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	// often "now minus a day", and those older calls were left out on purpose).
 	if (empty || typeof staticData[FLOOR_KEY] !== 'string') staticData[FLOOR_KEY] = configuredStart;
 	const floor = staticData[FLOOR_KEY] as string;
-	let start = hint ? formatGmt(Math.min(gmtToMs(hint) - lookbackMs, env.now())) : configuredStart;
-	if (hint && start < floor) start = floor;
+	// From the hint minus the lookback, back to the start of the hour before: a run then reads
+	// whole hours it can seal (core.ts) whatever the time between runs; sealed hours cost two keys.
+	let start = configuredStart;
+	if (hint) {
+		const from = Math.min(gmtToMs(hint) - lookbackMs, env.now());
+		start = formatGmt(Math.floor(from / HOUR_MS) * HOUR_MS - HOUR_MS);
+		if (start < floor) start = floor;
+	}
 	const end = formatGmt(env.now());
 	const pager: PagerState = { perPage: 0, requests: 0 };
 	const pages = callPages(
@@ -97,7 +107,12 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 		result = await claimCalls(
 			env,
 			pages,
-			{ leaseMs, maxCalls, accept: (call) => !(skipInternal && call.flow === 'internal') },
+			{
+				leaseMs,
+				maxCalls,
+				accept: (call) => !(skipInternal && call.flow === 'internal'),
+				seal: { scope: sealScope(ctx, filters, skipInternal), lookbackMs, from: start },
+			},
 			async () => await renewLock(env),
 		);
 	} catch (error) {
@@ -106,7 +121,38 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 		await releaseLock(env);
 	}
 	if (result.hint) staticData[HINT_KEY] = result.hint;
+	noteClaimSlot(ctx, result.slot);
+	ctx.logger.debug(
+		`Call sync: read ${result.read} calls from ${start}, ${result.done} synced already, ${result.claimedElsewhere} claimed by another run, ${result.calls.length} output; sealed ${result.sealed} hours, pruned ${result.pruned} done keys; ${result.storeCalls} store calls`,
+	);
 	return result.calls;
+}
+
+/** Seals belong to one sync node and its filters (another node may read other calls of an hour). */
+function sealScope(ctx: IExecuteFunctions, filters: IDataObject, skipInternal: boolean): string {
+	return createHash('md5')
+		.update(JSON.stringify([ctx.getNode().id, filters, skipInternal]))
+		.digest('base64url')
+		.slice(0, 10);
+}
+
+/**
+ * Tells Mark as Synced (same execution) which claim slot the calls were claimed in, so that it
+ * removes those claim keys: the workflow's global static data is one object for all nodes of an
+ * execution. Another execution's note is ignored.
+ */
+function noteClaimSlot(ctx: IExecuteFunctions, slot: number): void {
+	const global = ctx.getWorkflowStaticData('global');
+	const execution = ctx.getExecutionId();
+	const note = global[CLAIMS_KEY] as { execution?: string; slots?: number[] } | undefined;
+	const slots = note?.execution === execution && Array.isArray(note.slots) ? note.slots : [];
+	if (!slots.includes(slot)) global[CLAIMS_KEY] = { execution, slots: [...slots, slot].slice(-4) };
+}
+
+function claimSlots(ctx: IExecuteFunctions): number[] {
+	const note = ctx.getWorkflowStaticData('global')[CLAIMS_KEY] as { execution?: string; slots?: unknown } | undefined;
+	if (!note || note.execution !== ctx.getExecutionId() || !Array.isArray(note.slots)) return [];
+	return note.slots.filter((slot): slot is number => typeof slot === 'number');
 }
 
 /** The call_uuid of an item for Mark as Synced, checked. */
@@ -137,7 +183,7 @@ export async function markAllSynced(ctx: IExecuteFunctions, client: PbxClient, i
 				// that item fails on its own
 			}
 		}
-		batch = markSynced(n8nEnv(ctx), uuids);
+		batch = markSynced(n8nEnv(ctx), uuids, claimSlots(ctx));
 		batches.set(client, batch);
 	}
 	try {
