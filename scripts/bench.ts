@@ -258,6 +258,7 @@ async function main(): Promise<void> {
 			const basic = { group: 'basic', latencyMs, items: ITEMS, limitMs: undefined };
 			cases.push(
 				{ ...basic, id: `b2http@${latencyMs}`, label: 'HTTP Request node (defaults, header auth) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`=${b2.fake.url}/api/admin/test/echo?i={{ $json.i }}`, 'httpHeaderAuth') },
+				{ ...basic, id: `b2httpx@${latencyMs}`, label: 'HTTP Request node (defaults, header auth, URL written as one expression) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`={{ '${b2.fake.url}/api/admin/test/echo?i=' + $json.i }}`, 'httpHeaderAuth') },
 				{ ...basic, id: `b2httpb@${latencyMs}`, label: 'HTTP Request node (batching 50 per 1 s, as the editor inserts it) → B2COPY GET', vendor: 'b2copy', kind: 'http', concurrency: 0, node: httpNode(`=${b2.fake.url}/api/admin/test/echo?i={{ $json.i }}`, 'httpHeaderAuth', editorBatching) },
 				...[1, 10, 20].map((c): Case => ({
 					...basic,
