@@ -913,9 +913,15 @@ export class FakePbx extends FakeServer {
 		return { seq, startMs, call };
 	}
 
+	/** Calls are only ever appended, and their start never changes: the sorted list is kept until one is added. */
+	private sortedCache?: { count: number; asc: StoredCall[]; desc: StoredCall[] };
+
 	private sortedCalls(order: 'asc' | 'desc'): StoredCall[] {
-		const sorted = [...this.calls].sort((a, b) => a.startMs - b.startMs || a.seq - b.seq);
-		return order === 'asc' ? sorted : sorted.reverse();
+		if (this.sortedCache?.count !== this.calls.length) {
+			const asc = [...this.calls].sort((a, b) => a.startMs - b.startMs || a.seq - b.seq);
+			this.sortedCache = { count: this.calls.length, asc, desc: [...asc].reverse() };
+		}
+		return order === 'asc' ? this.sortedCache.asc : this.sortedCache.desc;
 	}
 
 	// ---- dispatch -------------------------------------------------------------------------------
