@@ -251,6 +251,7 @@ describe('Call History → Get Many', () => {
 		f.fake.fail({ path: /\/call_history\/?$/, times: 10 }, { status: 400, body: { message: 'flow must be one of in, out, internal' } });
 		const error = await failure<NodeApiError>(run(history()));
 		expect(error.message).toMatch(/flow must be one of/);
+		expect(error.description).toMatch(/"Filters"/);
 		expect(f.fake.requestsTo(historyPath, 'GET').map((r) => r.query.per_page)).toEqual(['500', '200', '100', '50', '20']);
 	});
 

@@ -1,5 +1,5 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
@@ -140,11 +140,20 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 	const query = callHistoryQuery(this, itemIndex);
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;
-	const rows = await collectByPageNumber(
-		async (page, perPage) => await fetchCallPage(client, itemIndex, query, page, perPage),
-		{ returnAll, limit, pageSize: PER_PAGE },
-		STATISTICS_PAGES,
-	);
+	let rows: IDataObject[];
+	try {
+		rows = await collectByPageNumber(
+			async (page, perPage) => await fetchCallPage(client, itemIndex, query, page, perPage),
+			{ returnAll, limit, pageSize: PER_PAGE },
+			STATISTICS_PAGES,
+		);
+	} catch (error) {
+		// Every page size was refused with a 400: the request itself is what the PBX refuses.
+		if (error instanceof NodeApiError && String(error.httpCode) === '400' && !error.description) {
+			error.description = 'Check "Start", "End" and the "Filters" (Direction, Extension ID, To Username, From Username): the PBX refused the request as asked.';
+		}
+		throw error as NodeApiError;
+	}
 	return callRows(rows, simplify);
 }
 
