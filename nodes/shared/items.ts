@@ -12,6 +12,19 @@ export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[] | un
 export interface RunOptions {
 	/** Items processed at the same time (1 = one after the other). */
 	concurrency: number;
+	/**
+	 * The record an item writes (e.g. `contact:number=CI000111`), or undefined. Items with the same
+	 * key run one after another in item order, whatever `concurrency` allows; other items still
+	 * run beside them. A vendor answering concurrent writes out of order then cannot apply an
+	 * older write after a newer one.
+	 */
+	recordKey?: (itemIndex: number) => string | undefined;
+	/**
+	 * Under continue-on-fail, errors for which this returns true still stop the run (a vendor
+	 * outage: the run fails, so nothing is reported as done without its write). Other errors
+	 * become the item's error item as usual.
+	 */
+	stopsRun?: (error: NodeApiError | NodeOperationError) => boolean;
 }
 
 function isExecutionData(value: unknown): value is INodeExecutionData {
@@ -29,8 +42,12 @@ export function toOutputItems(result: ItemResult, itemIndex: number): INodeExecu
 	});
 }
 
-/** The error item n8n users expect under continue-on-fail. */
-export function errorItem(error: unknown, itemIndex: number): INodeExecutionData {
+/**
+ * The error item n8n users expect under continue-on-fail. With "On Error: Continue (using error
+ * output)" n8n moves an item to the error output only when it carries `error` (or when its json
+ * holds nothing but error/message/details): `withError` sets it.
+ */
+export function errorItem(error: unknown, itemIndex: number, withError = false): INodeExecutionData {
 	const json: IDataObject = {
 		error: error instanceof Error ? error.message : String(error),
 	};
@@ -38,7 +55,9 @@ export function errorItem(error: unknown, itemIndex: number): INodeExecutionData
 		if (error.description) json.description = error.description;
 	}
 	if (error instanceof NodeApiError && error.httpCode) json.httpCode = error.httpCode;
-	return { json, pairedItem: { item: itemIndex } };
+	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
+	if (withError && (error instanceof NodeApiError || error instanceof NodeOperationError)) item.error = error;
+	return item;
 }
 
 /** Gives an error the item it belongs to, so n8n shows which item failed. */
@@ -56,9 +75,10 @@ export function attachItemIndex(
 }
 
 /**
- * Calls `handle` for every input item, at most `concurrency` at once. Without continue-on-fail
- * the first failure stops new items from starting and is thrown (the one with the lowest item
- * index, once the items already in flight have settled).
+ * Calls `handle` for every input item, at most `concurrency` at once (items with the same
+ * `recordKey` one after another, in item order). Without continue-on-fail the first failure
+ * stops new items from starting and is thrown (the one with the lowest item index, once the
+ * items already in flight have settled).
  */
 export async function runItems(
 	ctx: IExecuteFunctions,
@@ -67,25 +87,57 @@ export async function runItems(
 ): Promise<INodeExecutionData[]> {
 	const count = ctx.getInputData().length;
 	const continueOnFail = ctx.continueOnFail();
+	const errorOutput = ctx.getNode().onError === 'continueErrorOutput';
 	const results: INodeExecutionData[][] = new Array(count);
 	const failures = new Map<number, unknown>();
+	/** Per record: the promise the next item of that record waits for. */
+	const tails = new Map<string, Promise<void>>();
 	let next = 0;
 	let stopped = false;
+
+	const keyOf = (itemIndex: number): string | undefined => {
+		try {
+			return options.recordKey?.(itemIndex);
+		} catch {
+			return undefined; // a parameter the item cannot read: `handle` fails it with its own message
+		}
+	};
+
+	const run = async (itemIndex: number): Promise<void> => {
+		try {
+			results[itemIndex] = toOutputItems(await handle(itemIndex), itemIndex);
+		} catch (error) {
+			const shaped = attachItemIndex(ctx, error, itemIndex);
+			if (continueOnFail && !options.stopsRun?.(shaped)) {
+				results[itemIndex] = [errorItem(shaped, itemIndex, errorOutput)];
+			} else {
+				failures.set(itemIndex, shaped);
+				stopped = true;
+			}
+		}
+	};
 
 	const worker = async (): Promise<void> => {
 		while (!stopped) {
 			const itemIndex = next++;
 			if (itemIndex >= count) return;
+			const key = keyOf(itemIndex);
+			if (key === undefined) {
+				await run(itemIndex);
+				continue;
+			}
+			// Items are taken in index order, so the item this one waits for has a lower index and
+			// is already running (or waiting for an even lower one): no cycle.
+			const before = tails.get(key) ?? Promise.resolve();
+			let done = (): void => {};
+			const mine = new Promise<void>((resolve) => (done = resolve));
+			tails.set(key, mine);
+			await before;
 			try {
-				results[itemIndex] = toOutputItems(await handle(itemIndex), itemIndex);
-			} catch (error) {
-				const shaped = attachItemIndex(ctx, error, itemIndex);
-				if (continueOnFail) {
-					results[itemIndex] = [errorItem(shaped, itemIndex)];
-				} else {
-					failures.set(itemIndex, shaped);
-					stopped = true;
-				}
+				if (!stopped) await run(itemIndex);
+			} finally {
+				done();
+				if (tails.get(key) === mine) tails.delete(key);
 			}
 		}
 	};

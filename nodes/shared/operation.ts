@@ -20,6 +20,16 @@ export interface Operation<Client> {
 	 * unless Options → "Reuse Identical Lookups" is off.
 	 */
 	reusable?: boolean;
+	/**
+	 * For operations that write: the record an item writes (e.g. `contact:number=CI000111`).
+	 * Items of one run that write the same record are sent one after another, in item order.
+	 */
+	recordKey?(this: IExecuteFunctions, itemIndex: number): string | undefined;
+	/**
+	 * For operations that write: under continue-on-fail, errors for which this returns true still
+	 * stop the run (the vendor is unreachable or failing, not refusing this item's data).
+	 */
+	stopsRun?(error: NodeApiError | NodeOperationError): boolean;
 }
 
 export interface RunSettings {

@@ -37,7 +37,11 @@ export async function route<Client extends VendorClient>(
 	const itemContext = withRunParameters(ctx);
 	const items = await runItems(
 		ctx,
-		{ concurrency: selected.parallel ? settings.concurrency : 1 },
+		{
+			concurrency: selected.parallel ? settings.concurrency : 1,
+			recordKey: selected.recordKey ? (itemIndex) => selected.recordKey!.call(itemContext, itemIndex) : undefined,
+			stopsRun: selected.stopsRun,
+		},
 		async (itemIndex) => {
 			guardToolRun(ctx, resource, operation, secretOperations, itemIndex);
 			return await selected.execute.call(itemContext, client, itemIndex);
