@@ -8,8 +8,11 @@ import * as createTrusted from './actions/application/createTrusted.operation';
 import * as callGet from './actions/call/get.operation';
 import * as callMake from './actions/call/make.operation';
 import * as callHistoryGetMany from './actions/callHistory/getMany.operation';
+import * as callHistoryGetSetAside from './actions/callHistory/getSetAside.operation';
+import * as callHistoryMarkFailed from './actions/callHistory/markFailed.operation';
 import * as callHistoryMarkSynced from './actions/callHistory/markSynced.operation';
 import * as callHistoryResetSync from './actions/callHistory/resetSync.operation';
+import * as callHistoryRetrySetAside from './actions/callHistory/retrySetAside.operation';
 import * as subscriptionCreate from './actions/eventSubscription/create.operation';
 import * as subscriptionDelete from './actions/eventSubscription/delete.operation';
 import * as subscriptionGetMany from './actions/eventSubscription/getMany.operation';
@@ -103,8 +106,26 @@ export class VirtualPbx implements INodeType {
 				default: 'getMany',
 				options: [
 					{ name: 'Get Many', value: 'getMany', action: 'Get many calls', description: 'List calls in a time window, or only calls not yet synced' },
+					{
+						name: 'Get Set-Aside Calls',
+						value: 'getSetAside',
+						action: 'Get set-aside calls',
+						description: 'List the calls of the sync whose write kept failing',
+					},
+					{
+						name: 'Mark as Failed',
+						value: 'markFailed',
+						action: 'Mark calls as failed',
+						description: 'Count a failed write of calls; they come again, and are set aside after the last attempt',
+					},
 					{ name: 'Mark as Synced', value: 'markSynced', action: 'Mark calls as synced', description: 'Record calls as synced, at the end of a sync workflow' },
 					{ name: 'Reset Sync State', value: 'resetSync', action: 'Reset call sync state', description: 'Forget which calls this workflow has synced' },
+					{
+						name: 'Retry Set-Aside Calls',
+						value: 'retrySetAside',
+						action: 'Retry set aside calls',
+						description: 'Send set-aside calls again with the next sync run',
+					},
 				],
 			},
 			{
@@ -167,6 +188,9 @@ export class VirtualPbx implements INodeType {
 			...createTrusted.description,
 			...callHistoryGetMany.description,
 			...callHistoryMarkSynced.description,
+			...callHistoryMarkFailed.description,
+			...callHistoryGetSetAside.description,
+			...callHistoryRetrySetAside.description,
 			...callHistoryResetSync.description,
 			...callGet.description,
 			...callMake.description,

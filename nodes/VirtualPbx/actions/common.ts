@@ -124,12 +124,4 @@ export function extensionIdField(show: Show, description: string): INodeProperti
 }
 
 /** Rows of a list answer: the array itself, or the first array inside it. */
-export function rowsOf(body: unknown, key?: string): IDataObject[] {
-	if (Array.isArray(body)) return body as IDataObject[];
-	if (typeof body === 'object' && body !== null) {
-		const record = body as IDataObject;
-		if (key && Array.isArray(record[key])) return record[key] as IDataObject[];
-		for (const value of Object.values(record)) if (Array.isArray(value)) return value as IDataObject[];
-	}
-	return [];
-}
+export { rowsOf } from '../callHistory';

@@ -8,8 +8,11 @@ import * as createTrusted from './application/createTrusted.operation';
 import * as callGet from './call/get.operation';
 import * as callMake from './call/make.operation';
 import * as callHistoryGetMany from './callHistory/getMany.operation';
+import * as callHistoryGetSetAside from './callHistory/getSetAside.operation';
+import * as callHistoryMarkFailed from './callHistory/markFailed.operation';
 import * as callHistoryMarkSynced from './callHistory/markSynced.operation';
 import * as callHistoryResetSync from './callHistory/resetSync.operation';
+import * as callHistoryRetrySetAside from './callHistory/retrySetAside.operation';
 import * as subscriptionCreate from './eventSubscription/create.operation';
 import * as subscriptionDelete from './eventSubscription/delete.operation';
 import * as subscriptionGetMany from './eventSubscription/getMany.operation';
@@ -29,7 +32,14 @@ export const SECRET_OPERATIONS: SecretOperations = { application: ['createTruste
 export const operations: OperationTable<PbxClient> = {
 	user: { getMe: userGetMe },
 	application: { createTrusted },
-	callHistory: { getMany: callHistoryGetMany, markSynced: callHistoryMarkSynced, resetSync: callHistoryResetSync },
+	callHistory: {
+		getMany: callHistoryGetMany,
+		markSynced: callHistoryMarkSynced,
+		markFailed: callHistoryMarkFailed,
+		getSetAside: callHistoryGetSetAside,
+		retrySetAside: callHistoryRetrySetAside,
+		resetSync: callHistoryResetSync,
+	},
 	call: { get: callGet, make: callMake },
 	recording: { getMany: recordingGetMany, getUrl: recordingGetUrl, download: recordingDownload },
 	extension: { getMany: extensionGetMany },

@@ -1,13 +1,15 @@
 /**
  * Call and recording rows as the node outputs them: an ISO 8601 time beside each of the PBX's
- * GMT strings (`start_time` beside `start_time_gmt`, in call legs too), and the "Simplify"
- * option's short rows.
+ * GMT strings (`start_time` beside `start_time_gmt`, in call legs too), on call rows the
+ * external party's number (`external_number`, empty when withheld) and whether the call is still
+ * going on (`in_progress`), see calls.ts; and the "Simplify" option's short rows.
  */
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
+import { externalNumber, isInProgress } from '../calls';
 import { gmtToIso } from '../datetime';
 
-/** The fields a simplified call row keeps (the sync's call_uuid and start_time_gmt among them). */
+/** The fields a simplified call row keeps (the sync's call_uuid and start_time_gmt among them; the external party's number instead of from/to). */
 export const SIMPLE_CALL_FIELDS = [
 	'call_uuid',
 	'start_time_gmt',
@@ -15,8 +17,8 @@ export const SIMPLE_CALL_FIELDS = [
 	'end_time',
 	'flow',
 	'result',
-	'from_username',
-	'to_username',
+	'external_number',
+	'in_progress',
 	'duration',
 	'extension_id',
 ] as const;
@@ -65,10 +67,18 @@ export function pick(row: IDataObject, fields: readonly string[]): IDataObject {
 	return out;
 }
 
-/** Call rows for output: ISO times added, simplified when asked. */
+/** A call row with ISO times, `external_number` and `in_progress` (unless the PBX sent fields of those names). */
+export function callRow(row: IDataObject): IDataObject {
+	const full = withIsoTimes(row);
+	if (!('external_number' in row)) full.external_number = externalNumber(row);
+	if (!('in_progress' in row)) full.in_progress = isInProgress(row);
+	return full;
+}
+
+/** Call rows for output: ISO times, external number and in-progress mark added, simplified when asked. */
 export function callRows(rows: IDataObject[], simplify: boolean): IDataObject[] {
 	return rows.map((row) => {
-		const full = withIsoTimes(row);
+		const full = callRow(row);
 		return simplify ? pick(full, SIMPLE_CALL_FIELDS) : full;
 	});
 }

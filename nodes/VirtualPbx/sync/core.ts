@@ -174,6 +174,17 @@ export interface ClaimOptions {
 	maxCalls: number;
 	/** False for calls the run skips (internal calls): never claimed, never output. */
 	accept(call: IDataObject): boolean;
+	/**
+	 * True for calls not finished yet (still in progress): neither claimed nor output nor counted
+	 * as done, their hour is never sealed, and they hold the next run's window back (unless they
+	 * started more than one lookback before the newest call read), so they come once they ended.
+	 */
+	pending?(call: IDataObject): boolean;
+	/**
+	 * Calls asked for again (set-aside calls sent again): delivered like the others whatever
+	 * hour they are in (a sealed one included) and never moving the next run's window.
+	 */
+	again?: Set<string>;
 	/** Seal old hours whose calls are all synced and prune their `done:` keys (see sealCandidates). */
 	seal?: SealOptions;
 }
@@ -202,6 +213,7 @@ export const HOUR_MS = 3_600_000;
 /** 'YYYY-MM-DD HH' of a GMT time 'YYYY-MM-DD HH:MM:SS'. */
 const hourOf = (gmt: string): string => gmt.slice(0, 13);
 const gmtMs = (gmt: string): number => Date.parse(`${gmt.slice(0, 19).replace(' ', 'T')}Z`);
+const formatGmtMs = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 const hourStartMs = (hour: string): number => Date.parse(`${hour.replace(' ', 'T')}:00:00Z`);
 
 /**
@@ -271,9 +283,13 @@ export async function claimCalls(
 	};
 	let newestSeen = '';
 	let oldestKept = '';
+	const pendingStarts: string[] = [];
+	const pendingHours = new Set<string>();
+	const again = options.again ?? new Set<string>();
 	let done = 0;
 	let claimedElsewhere = 0;
 	const keep = (call: IDataObject): void => {
+		if (again.has(String(call.call_uuid))) return;
 		const start = startOf(call);
 		if (oldestKept === '' || start < oldestKept) oldestKept = start;
 	};
@@ -288,13 +304,19 @@ export async function claimCalls(
 			const uuid = String(call.call_uuid ?? '');
 			if (uuid === '' || seen.has(uuid)) continue;
 			seen.add(uuid);
-			if (startOf(call) > newestSeen) newestSeen = startOf(call);
-			if (options.accept(call)) fresh.push({ call, uuid });
+			if (!again.has(uuid) && startOf(call) > newestSeen) newestSeen = startOf(call);
+			if (!options.accept(call)) continue;
+			if (options.pending?.(call)) {
+				pendingStarts.push(startOf(call));
+				pendingHours.add(hourOf(startOf(call)));
+				continue;
+			}
+			fresh.push({ call, uuid });
 		}
 		const undo: string[] = [];
 		if (seal && fresh.length > 0) {
 			// Hours met for the first time in this run: sealed ones are skipped whole.
-			const unknown = [...new Set(fresh.map(({ call }) => hourOf(startOf(call))))].filter((hour) => !hours.has(hour));
+			const unknown = [...new Set(fresh.filter(({ uuid }) => !again.has(uuid)).map(({ call }) => hourOf(startOf(call))))].filter((hour) => !hours.has(hour));
 			if (unknown.length > 0) {
 				const hadA = await record(unknown.map((hour) => sealKeys(seal.scope, hour)[0]));
 				const maybe = unknown.filter((hour) => hadA.has(sealKeys(seal.scope, hour)[0]));
@@ -308,7 +330,7 @@ export async function claimCalls(
 				}
 			}
 			const before = fresh.length;
-			fresh = fresh.filter(({ call }) => !hourState(call)!.sealed);
+			fresh = fresh.filter(({ call, uuid }) => again.has(uuid) || !hourState(call)!.sealed);
 			done += before - fresh.length;
 		}
 		if (fresh.length > 0) {
@@ -353,7 +375,13 @@ export async function claimCalls(
 		if (onPage) await onPage();
 		if (out.length >= options.maxCalls) break;
 	}
-	const toSeal = seal ? sealCandidates(hours, seal.from, newestSeen, env.now() - began, seal.lookbackMs) : [];
+	const toSeal = seal ? sealCandidates(hours, seal.from, newestSeen, env.now() - began, seal.lookbackMs).filter((hour) => !pendingHours.has(hour)) : [];
+	// Calls in progress hold the next window back, unless they started more than one lookback
+	// before the newest call read (a call longer than the lookback is not waited for).
+	const horizon = newestSeen === '' || !seal ? '' : formatGmtMs(gmtMs(newestSeen) - seal.lookbackMs);
+	for (const start of pendingStarts) {
+		if (start >= horizon && (oldestKept === '' || start < oldestKept)) oldestKept = start;
+	}
 	// Claims lost to a concurrent writer of the row are written again; seals are checked to have
 	// stuck before the `done:` keys they replace are removed.
 	const claims = out.map((call) => claimKey(String(call.call_uuid), slot));
@@ -382,8 +410,9 @@ export async function claimCalls(
  * there). `slots`: the claim slots of this execution's Get Many; a claim key left behind (another
  * slot) only takes room until n8n drops the oldest keys.
  */
-export async function markSynced(env: SyncEnv, uuids: string[], slots: number[] = []): Promise<void> {
+export async function markSynced(env: SyncEnv, uuids: string[], slots: number[] = [], extraRemovals: (uuid: string) => string[] = () => []): Promise<void> {
 	const unique = [...new Set(uuids)];
 	await recordVerified(env, unique.map(doneKey));
-	if (slots.length > 0 && unique.length > 0) await env.store.remove(unique.flatMap((uuid) => slots.map((slot) => claimKey(uuid, slot))));
+	const removals = unique.flatMap((uuid) => [...slots.map((slot) => claimKey(uuid, slot)), ...extraRemovals(uuid)]);
+	if (removals.length > 0) await env.store.remove(removals);
 }

@@ -18,13 +18,14 @@ import { createHash, randomInt } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError, sleep } from 'n8n-workflow';
 
+import { fetchCall, fetchCallPage } from '../callHistory';
+import { isInProgress } from '../calls';
 import { formatGmt } from '../datetime';
 import type { PbxClient } from '../transport';
-import { HOUR_MS, SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
+import { callsSentAgain, dropFromList, syncedRemovals } from './aside';
+import { HOUR_MS, SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, claimKey, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
 import { callPages, type PagerState } from './pager';
 import { n8nStore } from './store';
-import { filterQuery, fetchCallPage } from '../actions/callHistory/getMany.operation';
-import { gmtParameter } from '../actions/common';
 
 export const HINT_KEY = 'syncFrom';
 export const FLOOR_KEY = 'syncFloor';
@@ -61,13 +62,26 @@ function storeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): 
 	return error;
 }
 
-export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number, override: Partial<SyncEnv> = {}): Promise<IDataObject[]> {
-	const configuredStart = gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string;
-	const lookbackMs = Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, 240)) || 0) * 60_000;
-	const maxCalls = Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, 1000)) || 1000));
-	const leaseMs = Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, 10)) || 10) * 60_000;
-	const skipInternal = ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean;
-	const filters = filterQuery(ctx, itemIndex);
+/** What a sync reads, from the operation's (or trigger's) parameters. */
+export interface SyncSettings {
+	/** Where the first run starts (GMT 'YYYY-MM-DD HH:MM:SS'). */
+	start: string;
+	lookbackMs: number;
+	maxCalls: number;
+	leaseMs: number;
+	skipInternal: boolean;
+	/** Call-history query filters (flow, extension_id, to_username, from_username). */
+	filters: IDataObject;
+}
+
+/** Prepends the calls sent again to the pages of the window. */
+async function* withAgain(again: IDataObject[], pages: AsyncIterable<IDataObject[]>): AsyncGenerator<IDataObject[]> {
+	if (again.length > 0) yield again;
+	yield* pages;
+}
+
+export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number, settings: SyncSettings, override: Partial<SyncEnv> = {}): Promise<IDataObject[]> {
+	const { start: configuredStart, lookbackMs, maxCalls, leaseMs, skipInternal, filters } = settings;
 	const env = n8nEnv(ctx, override);
 	// The claim lock lives in this node's processed-items row: the token renewal lock
 	// (shared/renewLock.ts) uses the same row and must never be taken in this run.
@@ -90,11 +104,21 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	}
 	const end = formatGmt(env.now());
 	const pager: PagerState = { perPage: 0, requests: 0 };
-	const pages = callPages(
-		async ({ start: from, page, perPage }) =>
-			await fetchCallPage(client, itemIndex, { ...filters, start_datetime: from, end_datetime: end, order: 'asc' }, page, perPage),
-		start,
-		pager,
+	// Set-aside calls sent again (Retry Set-Aside Calls): read one by one, delivered whatever their hour.
+	const againUuids = empty ? [] : await callsSentAgain(ctx, env);
+	const againRows: IDataObject[] = [];
+	for (const uuid of againUuids) {
+		const call = await fetchCall(client, itemIndex, uuid);
+		if (call) againRows.push(call);
+	}
+	const pages = withAgain(
+		againRows,
+		callPages(
+			async ({ start: from, page, perPage }) =>
+				await fetchCallPage(client, itemIndex, { ...filters, start_datetime: from, end_datetime: end, order: 'asc' }, page, perPage),
+			start,
+			pager,
+		),
 	);
 
 	try {
@@ -111,6 +135,9 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 				leaseMs,
 				maxCalls,
 				accept: (call) => !(skipInternal && call.flow === 'internal'),
+				// Only ended calls are delivered: one still in progress comes once it ended.
+				pending: isInProgress,
+				again: new Set(againRows.map((call) => String(call.call_uuid))),
 				seal: { scope: sealScope(ctx, filters, skipInternal), lookbackMs, from: start },
 			},
 			async () => await renewLock(env),
@@ -149,7 +176,7 @@ function noteClaimSlot(ctx: IExecuteFunctions, slot: number): void {
 	if (!slots.includes(slot)) global[CLAIMS_KEY] = { execution, slots: [...slots, slot].slice(-4) };
 }
 
-function claimSlots(ctx: IExecuteFunctions): number[] {
+export function claimSlots(ctx: IExecuteFunctions): number[] {
 	const note = ctx.getWorkflowStaticData('global')[CLAIMS_KEY] as { execution?: string; slots?: unknown } | undefined;
 	if (!note || note.execution !== ctx.getExecutionId() || !Array.isArray(note.slots)) return [];
 	return note.slots.filter((slot): slot is number => typeof slot === 'number');
@@ -168,6 +195,13 @@ export function callUuidOf(ctx: IExecuteFunctions, itemIndex: number): string {
 	return text;
 }
 
+/** Removes this execution's claims of the calls (Mark as Failed: the next run delivers them again). */
+export async function removeClaims(ctx: IExecuteFunctions, env: SyncEnv, uuids: string[]): Promise<void> {
+	const slots = claimSlots(ctx);
+	const keys = uuids.flatMap((uuid) => slots.map((slot) => claimKey(uuid, slot)));
+	if (keys.length > 0) await env.store.remove(keys);
+}
+
 /** One store write (and check) for all items of a run: a per-run memo on the run's client. */
 const batches = new WeakMap<object, Promise<void>>();
 
@@ -183,7 +217,7 @@ export async function markAllSynced(ctx: IExecuteFunctions, client: PbxClient, i
 				// that item fails on its own
 			}
 		}
-		batch = markSynced(n8nEnv(ctx), uuids, claimSlots(ctx));
+		batch = markSynced(n8nEnv(ctx), uuids, claimSlots(ctx), syncedRemovals).then(() => dropFromList(ctx, uuids));
 		batches.set(client, batch);
 	}
 	try {

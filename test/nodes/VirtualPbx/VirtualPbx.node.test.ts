@@ -63,10 +63,14 @@ async function run(
 
 /** The PBX's `YYYY-MM-DD HH:MM:SS` GMT → ISO 8601 UTC, written out here independently of the node. */
 const iso = (gmt: string | null) => (gmt === null ? null : `${gmt.slice(0, 10)}T${gmt.slice(11, 19)}.000Z`);
-/** A fake call as the node outputs it: `x_time` (ISO) beside each `x_time_gmt`, in legs too. */
+/** The external party's number, written out here independently of the node (the fake's numbers are never withheld). */
+const externalOf = (call: PbxCall) => (call.flow === 'out' ? call.to_username : call.flow === 'in' ? call.from_username : '');
+/** A fake call as the node outputs it: `x_time` (ISO) beside each `x_time_gmt`, in legs too, the external number, in_progress. */
 function withIso(call: PbxCall): IDataObject {
 	return {
 		...call,
+		external_number: externalOf(call),
+		in_progress: false,
 		start_time: iso(call.start_time_gmt),
 		answer_time: iso(call.answer_time_gmt),
 		end_time: iso(call.end_time_gmt),
@@ -644,8 +648,8 @@ describe('Simplify and ISO 8601 times', () => {
 				end_time: iso(call.end_time_gmt),
 				flow: call.flow,
 				result: call.result,
-				from_username: call.from_username,
-				to_username: call.to_username,
+				external_number: externalOf(call),
+				in_progress: false,
 				duration: call.duration,
 				extension_id: call.extension_id,
 			});

@@ -32,10 +32,12 @@ describe('rows: ISO times and Simplify', () => {
 		expect(SIMPLE_CALL_FIELDS.length).toBeLessThanOrEqual(10);
 		const wide = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`extra_${i}`, i]));
 		const [simple] = callRows([{ ...wide, to_username: '+1', call_uuid: 'u', start_time_gmt: '2024-01-02 03:04:05', flow: 'in' }], true);
-		expect(Object.keys(simple)).toEqual(['call_uuid', 'start_time_gmt', 'start_time', 'flow', 'to_username']);
+		expect(Object.keys(simple)).toEqual(['call_uuid', 'start_time_gmt', 'start_time', 'flow', 'external_number', 'in_progress']);
+		expect(simple.external_number).toBe(''); // '+1' has too few digits to be a customer's number
+		expect(simple.in_progress).toBe(true); // no end_time_gmt
 		expect(simple.start_time).toBe('2024-01-02T03:04:05.000Z');
 		const [full] = callRows([{ ...wide, call_uuid: 'u' }], false);
-		expect(Object.keys(full)).toHaveLength(26);
+		expect(Object.keys(full)).toHaveLength(28);
 		expect(recordingRows([{ call_uuid: 'c', record_uuid: 'r', storage: 's3', size: 1 }], true)).toEqual([{ call_uuid: 'c', record_uuid: 'r' }]);
 	});
 });

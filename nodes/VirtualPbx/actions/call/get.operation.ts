@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import type { ItemResult } from '../../../shared/items';
 import { pathSegment } from '../../../shared/operation';
 import type { PbxClient } from '../../transport';
-import { withIsoTimes } from '../rows';
+import { callRow } from '../rows';
 
 const show = { resource: ['call'], operation: ['get'] };
 
@@ -19,7 +19,7 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-/** One call of the call history by its uuid, with ISO times beside the GMT ones. */
+/** One call of the call history by its uuid, with ISO times beside the GMT ones, external_number and in_progress. */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
 	const uuid = pathSegment(this.getNode(), this.getNodeParameter('callUuid', itemIndex, ''), 'Call UUID', itemIndex);
 	const clientId = await client.clientId(itemIndex);
@@ -27,7 +27,7 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 		{ path: `/client/${clientId}/call_history/${uuid}`, statistics: true },
 		{ itemIndex, what: `reading call ${decodeURIComponent(uuid)}` },
 	);
-	return typeof call === 'object' && call !== null && !Array.isArray(call) ? withIsoTimes(call) : call;
+	return typeof call === 'object' && call !== null && !Array.isArray(call) ? callRow(call) : call;
 }
 
 export const parallel = true;

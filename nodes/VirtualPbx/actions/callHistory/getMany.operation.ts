@@ -3,9 +3,10 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
 import { collectByPageNumber } from '../../../shared/paging';
+import { fetchCallPage } from '../../callHistory';
 import type { PbxClient } from '../../transport';
-import { syncCalls } from '../../sync/run';
-import { PER_PAGE, STATISTICS_PAGES, orderField, returnAllFields, rowsOf, windowFields, windowQuery } from '../common';
+import { syncCalls, type SyncSettings } from '../../sync/run';
+import { PER_PAGE, STATISTICS_PAGES, gmtParameter, orderField, returnAllFields, windowFields, windowQuery } from '../common';
 import { callRows, simplifyField } from '../rows';
 
 const show = { resource: ['callHistory'], operation: ['getMany'] };
@@ -24,7 +25,7 @@ export const description: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		description:
-			'Whether to return only calls that no earlier run has synced, oldest first. A call counts as synced once a "Call History → Mark as Synced" step at the end of this workflow handled it; calls of a run that failed before that step come again after "Retry Unsynced Calls After". "Start" is where the first run (and the first after "Reset Sync State") begins.',
+			'Whether to return only ended calls that no earlier run has synced, oldest first. A call counts as synced once a "Call History → Mark as Synced" step at the end of this workflow handled it; calls of a run that failed before that step come again after "Retry Unsynced Calls After". Calls still in progress come once they ended. "Start" is where the first run (and the first after "Reset Sync State") begins.',
 		displayOptions: { show },
 	},
 	...windowFields(show, 'call (by its start time)').map((p) =>
@@ -96,22 +97,6 @@ export const description: INodeProperties[] = [
 	{ ...orderField(show), displayOptions: { show: plain } },
 ];
 
-/** One page of call history (a statistics request: never two at once). */
-export async function fetchCallPage(
-	client: PbxClient,
-	itemIndex: number,
-	query: IDataObject,
-	page: number,
-	perPage: number,
-): Promise<IDataObject[]> {
-	const clientId = await client.clientId(itemIndex);
-	const body = await client.json(
-		{ path: `/client/${clientId}/call_history/`, qs: { ...query, page, per_page: perPage }, statistics: true },
-		{ itemIndex, what: `call history page ${page}` },
-	);
-	return rowsOf(body, 'call_history');
-}
-
 export function filterQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
 	const filters = ctx.getNodeParameter('filters', itemIndex, {}) as IDataObject;
 	const query: IDataObject = {};
@@ -120,6 +105,18 @@ export function filterQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObj
 	if (filters.toUsername) query.to_username = String(filters.toUsername).trim();
 	if (filters.fromUsername) query.from_username = String(filters.fromUsername).trim();
 	return query;
+}
+
+/** The sync's settings from this operation's parameters, checked. */
+export function syncSettings(ctx: IExecuteFunctions, itemIndex: number): SyncSettings {
+	return {
+		start: gmtParameter(ctx, 'start', 'Start', itemIndex, true) as string,
+		lookbackMs: Math.max(0, Number(ctx.getNodeParameter('lookbackMinutes', itemIndex, DEFAULT_LOOKBACK_MINUTES)) || 0) * 60_000,
+		maxCalls: Math.max(1, Math.floor(Number(ctx.getNodeParameter('maxCalls', itemIndex, DEFAULT_MAX_CALLS)) || DEFAULT_MAX_CALLS)),
+		leaseMs: Math.max(0.1, Number(ctx.getNodeParameter('leaseMinutes', itemIndex, DEFAULT_LEASE_MINUTES)) || DEFAULT_LEASE_MINUTES) * 60_000,
+		skipInternal: ctx.getNodeParameter('skipInternal', itemIndex, true) as boolean,
+		filters: filterQuery(ctx, itemIndex),
+	};
 }
 
 export function callHistoryQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject {
@@ -136,7 +133,9 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 		});
 	}
 	const simplify = this.getNodeParameter('simplify', itemIndex, false) as boolean;
-	if (this.getNodeParameter('syncMode', itemIndex, false) as boolean) return callRows(await syncCalls(this, client, itemIndex), simplify);
+	if (this.getNodeParameter('syncMode', itemIndex, false) as boolean) {
+		return callRows(await syncCalls(this, client, itemIndex, syncSettings(this, itemIndex)), simplify);
+	}
 	const query = callHistoryQuery(this, itemIndex);
 	const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
 	const limit = this.getNodeParameter('limit', itemIndex, 50) as number;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualPbxTrustedAppApi } from '../../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { markSynced } from '../../../../nodes/VirtualPbx/sync/core';
 import { CLAIMS_KEY, n8nEnv, syncCalls } from '../../../../nodes/VirtualPbx/sync/run';
+import { syncSettings } from '../../../../nodes/VirtualPbx/actions/callHistory/getMany.operation';
 import { createPbxClient } from '../../../../nodes/VirtualPbx/transport';
 import type { PbxCall } from '../../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../../support/context';
@@ -67,7 +68,7 @@ async function simulate(options: { keepStaticData: boolean; stepMs: number }): P
 			params: { authentication: 'trustedApp', start: new Date(t0 - HOUR).toISOString(), lookbackMinutes: 240, maxCalls: 1000, leaseMinutes: 10, skipInternal: true, filters: {} },
 		});
 		Object.assign(ctx.helpers, helpersOver(db));
-		const out = await syncCalls(ctx, createPbxClient(ctx, 'trustedApp'), 0, FAST);
+		const out = await syncCalls(ctx, createPbxClient(ctx, 'trustedApp'), 0, syncSettings(ctx, 0), FAST);
 		for (const call of out) writes.set(String(call.call_uuid), (writes.get(String(call.call_uuid)) ?? 0) + 1);
 		// Mark as Synced of the same execution: told the claim slot by Get Many (global static data).
 		const slots = (ctx.getWorkflowStaticData('global')[CLAIMS_KEY] as { slots: number[] }).slots;
