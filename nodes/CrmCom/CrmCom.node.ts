@@ -9,6 +9,7 @@ import * as apiRequest from './actions/apiRequest/request.operation';
 import * as contactCreate from './actions/contact/create.operation';
 import * as contactGet from './actions/contact/get.operation';
 import * as contactUpdate from './actions/contact/update.operation';
+import * as contactUpsert from './actions/contact/upsert.operation';
 import * as jobGetMany from './actions/job/getMany.operation';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, router } from './actions/router';
 import * as tokenGet from './actions/token/get.operation';
@@ -55,6 +56,12 @@ export class CrmCom implements INodeType {
 				default: 'get',
 				options: [
 					{ name: 'Create', value: 'create', action: 'Create contact', description: 'Create a contact with the fields you set' },
+					{
+						name: 'Create or Update',
+						value: 'upsert',
+						action: 'Create or update contact',
+						description: 'Create a new record, or update the current one if it already exists (upsert)',
+					},
 					{ name: 'Get', value: 'get', action: 'Get contact', description: 'Get a contact by number, ID, name, email or phone' },
 					{ name: 'Update', value: 'update', action: 'Update contact', description: 'Change only the fields you set on a contact' },
 				],
@@ -106,6 +113,7 @@ export class CrmCom implements INodeType {
 			...contactCreate.description,
 			...contactGet.description,
 			...contactUpdate.description,
+			...contactUpsert.description,
 			...accountGet.description,
 			...accountGroupMembers.description,
 			...jobGetMany.description,

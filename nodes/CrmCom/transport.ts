@@ -63,6 +63,26 @@ export const crmComProfile: VendorProfile = {
 
 export type CrmComMethod = 'GET' | 'POST';
 
+const ITEM_REFUSAL = 'crmComRefusedItem';
+
+/** Marks an error as CRM.COM's refusal of one item's data (not an outage, not a token problem). */
+export function markItemRefusal<E extends NodeApiError | NodeOperationError>(error: E): E {
+	error.context[ITEM_REFUSAL] = true;
+	return error;
+}
+
+/**
+ * True when an error is about one item only: a parameter of the item (NodeOperationError) or
+ * CRM.COM refusing its data with an error envelope. Everything else — no answer, a timeout,
+ * HTTP 5xx, 429 after the retries, a refused session token — means CRM.COM cannot be written
+ * to right now: a write step stops the run then, whatever its On Error setting, so nothing is
+ * reported as done without its write (for the call sync: every call comes again).
+ */
+export function isItemRefusal(error: unknown): boolean {
+	if (error instanceof NodeOperationError) return true;
+	return error instanceof NodeApiError && error.context[ITEM_REFUSAL] === true;
+}
+
 /** True for CRM.COM's "no such record" envelope codes (NOT_FOUND, CONTACT_NOT_FOUND, …). */
 export function isNotFoundEnvelope(body: unknown): boolean {
 	if (!isEnvelope(body) || isOkEnvelope(body)) return false;
@@ -146,7 +166,7 @@ export class CrmComClient extends VendorClient {
 					: `CRM.COM refused ${what}: ${envelopeText(body)}`,
 				secrets,
 			);
-			throw new NodeApiError(this.node, { message, httpCode: String(response.statusCode) }, {
+			const error = new NodeApiError(this.node, { message, httpCode: String(response.statusCode) }, {
 				message,
 				description: refused
 					? 'The login works but this call is not allowed with it: check the access token\'s permissions in CRM.COM.'
@@ -154,6 +174,10 @@ export class CrmComClient extends VendorClient {
 				httpCode: String(response.statusCode),
 				itemIndex: options.itemIndex,
 			});
+			// CRM.COM answered and refused this request for its own data (an invalid value, no such
+			// record): the item failed, the service did not.
+			if (!refused) markItemRefusal(error);
+			throw error;
 		}
 		if (!isOk(response) || looksLikeHtml(body)) throw await this.errorFor(response, options);
 		if (!isEnvelope(body)) {

@@ -109,7 +109,7 @@ export class VirtualPbx implements INodeType {
 					{
 						name: 'Get Set-Aside Calls',
 						value: 'getSetAside',
-						action: 'Get set-aside calls',
+						action: 'Get set aside calls',
 						description: 'List the calls of the sync whose write kept failing',
 					},
 					{

@@ -4,6 +4,7 @@
  * depend on the operations.
  */
 import type { IDataObject } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
 
 import type { PbxClient } from './transport';
 
@@ -44,7 +45,7 @@ export async function fetchCall(client: PbxClient, itemIndex: number, uuid: stri
 		);
 		return typeof call === 'object' && call !== null && !Array.isArray(call) ? call : undefined;
 	} catch (error) {
-		if (typeof error === 'object' && error !== null && String((error as { httpCode?: unknown }).httpCode) === '404') return undefined;
-		throw error;
+		if (error instanceof NodeApiError && String(error.httpCode) === '404') return undefined;
+		throw error as NodeApiError;
 	}
 }

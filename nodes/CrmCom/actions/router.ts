@@ -9,6 +9,7 @@ import * as apiRequest from './apiRequest/request.operation';
 import * as contactCreate from './contact/create.operation';
 import * as contactGet from './contact/get.operation';
 import * as contactUpdate from './contact/update.operation';
+import * as contactUpsert from './contact/upsert.operation';
 import * as jobGetMany from './job/getMany.operation';
 import * as tokenGet from './token/get.operation';
 
@@ -21,7 +22,7 @@ export const SECRET_OPERATIONS: SecretOperations = { token: ['get'] };
 
 export const operations: OperationTable<CrmComClient> = {
 	token: { get: tokenGet },
-	contact: { create: contactCreate, get: contactGet, update: contactUpdate },
+	contact: { create: contactCreate, get: contactGet, update: contactUpdate, upsert: contactUpsert },
 	account: { get: accountGet, getGroupMembers: accountGroupMembers },
 	job: { getMany: jobGetMany },
 	apiRequest: { request: apiRequest },

@@ -49,4 +49,20 @@ export async function execute(this: IExecuteFunctions, client: CrmComClient, ite
 	return answerItems(await client.call(method, action, params, { itemIndex, what: `${method} ${action}` }));
 }
 
+/**
+ * POSTs that name the same record (the same `*_identifier` parameters, e.g.
+ * contact_information_identifier) go one after another, in item order; GETs and POSTs without an
+ * identifier run in parallel.
+ */
+export function recordKey(this: IExecuteFunctions, itemIndex: number): string | undefined {
+	if ((this.getNodeParameter('method', itemIndex, 'GET') as string) !== 'POST') return undefined;
+	const body = readJsonBody(this, itemIndex, '{}') ?? {};
+	const params: IDataObject = { ...body, ...readNameValueList(this, 'parameters', itemIndex) };
+	const identifiers = Object.keys(params)
+		.filter((key) => key.endsWith('_identifier'))
+		.sort()
+		.map((key) => [key, params[key]]);
+	return identifiers.length > 0 ? `post:${JSON.stringify(identifiers)}` : undefined;
+}
+
 export const parallel = true;

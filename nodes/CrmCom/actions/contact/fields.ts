@@ -11,20 +11,29 @@ import { NodeOperationError } from 'n8n-workflow';
 
 type Show = { resource: string[]; operation: string[] };
 
-/** The common contact fields: parameter name → CRM.COM field and display name. */
+/** The common contact fields sent as they are: parameter name → CRM.COM field and display name. */
 export const COMMON_FIELDS = {
 	firstName: { field: 'first_name', label: 'First Name' },
 	lastName: { field: 'last_name', label: 'Last Name' },
 	companyName: { field: 'company_name', label: 'Company Name' },
-	email: { field: 'email', label: 'Email' },
-	phone: { field: 'phone', label: 'Phone' },
 	notes: { field: 'notes', label: 'Notes' },
 } as const;
+
+/**
+ * CRM.COM keeps a contact's phones and e-mails as lists (Web API v4 "phone_update_parameters"):
+ * a write sends `phones_set` / `emails_set`, a list of objects each with a mandatory `action`
+ * (ADD, UPDATE, REMOVE), on ADD a mandatory `type`, and the number or address. There is no
+ * top-level `phone` or `email` parameter (a server refuses unknown parameters).
+ */
+export const PHONE_TYPES = ['MOBILE', 'LANDLINE', 'FAX', 'CUSTOM1', 'CUSTOM2', 'CUSTOM3', 'CUSTOM4', 'CUSTOM5'] as const;
+export const EMAIL_TYPES = ['PERSONAL', 'BUSINESS'] as const;
+export const PHONES_SET = 'phones_set';
+export const EMAILS_SET = 'emails_set';
 
 const UDF = /^udf_(string|float|date)_([1-9]\d{0,2})$/;
 const FIELD_NAME = /^[a-z][a-z0-9_]*$/;
 /** Body fields the node sets itself: never taken from the user. */
-const RESERVED = new Set(['token', 'contact_information_identifier']);
+const RESERVED = new Set(['token', 'contact_information_identifier', 'phone', 'email', PHONES_SET, EMAILS_SET]);
 
 export function fieldsCollection(show: Show, forUpdate: boolean): INodeProperties {
 	const options: INodeProperties[] = [
@@ -61,6 +70,18 @@ export function fieldsCollection(show: Show, forUpdate: boolean): INodePropertie
 			type: 'string',
 			placeholder: 'name@email.com',
 			default: '',
+			description: 'Added to the contact\'s e-mails (emails_set, action ADD) unless the contact already has it',
+		},
+		{
+			displayName: 'Email Type',
+			name: 'emailType',
+			type: 'options',
+			default: 'PERSONAL',
+			options: [
+				{ name: 'Business', value: 'BUSINESS' },
+				{ name: 'Personal', value: 'PERSONAL' },
+			],
+			description: 'CRM.COM\'s type of the e-mail added with "Email"',
 		},
 		{
 			displayName: 'First Name',
@@ -87,6 +108,24 @@ export function fieldsCollection(show: Show, forUpdate: boolean): INodePropertie
 			type: 'string',
 			default: '',
 			placeholder: '+35722000001',
+			description: 'Added to the contact\'s phones (phones_set, action ADD) unless the contact already has it. Spaces, dashes, dots and brackets are removed.',
+		},
+		{
+			displayName: 'Phone Type',
+			name: 'phoneType',
+			type: 'options',
+			default: 'MOBILE',
+			options: [
+				{ name: 'Custom 1', value: 'CUSTOM1' },
+				{ name: 'Custom 2', value: 'CUSTOM2' },
+				{ name: 'Custom 3', value: 'CUSTOM3' },
+				{ name: 'Custom 4', value: 'CUSTOM4' },
+				{ name: 'Custom 5', value: 'CUSTOM5' },
+				{ name: 'Fax', value: 'FAX' },
+				{ name: 'Landline', value: 'LANDLINE' },
+				{ name: 'Mobile', value: 'MOBILE' },
+			],
+			description: 'CRM.COM\'s type of the phone added with "Phone"',
 		},
 	];
 	if (forUpdate) {
@@ -132,6 +171,8 @@ interface FieldsValue {
 	companyName?: unknown;
 	email?: unknown;
 	phone?: unknown;
+	phoneType?: unknown;
+	emailType?: unknown;
 	notes?: unknown;
 	type?: unknown;
 	clearFields?: unknown;
@@ -185,10 +226,24 @@ export function readContactFields(ctx: IExecuteFunctions, itemIndex: number, for
 	for (const [parameter, { field, label }] of Object.entries(COMMON_FIELDS)) {
 		const text = asText(fields[parameter as keyof typeof COMMON_FIELDS]);
 		if (text === '') continue;
-		if (field === 'email' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(text)) {
-			throw new NodeOperationError(node, `The "Email" field "${text}" is not an email address`, { itemIndex, description: 'Enter it like name@example.com, or remove the field.' });
-		}
 		put(field, text, label);
+	}
+	const email = asText(fields.email);
+	if (email !== '') {
+		if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+			throw new NodeOperationError(node, `The "Email" field "${email}" is not an email address`, { itemIndex, description: 'Enter it like name@example.com, or remove the field.' });
+		}
+		const type = choice(fields.emailType, EMAIL_TYPES, 'PERSONAL', 'Email Type', node, itemIndex);
+		put(EMAILS_SET, [{ action: 'ADD', type, email_address: email }], 'Email');
+	}
+	const phoneText = asText(fields.phone);
+	if (phoneText !== '') {
+		const number = phoneNumber(phoneText);
+		if (number === undefined) {
+			throw new NodeOperationError(node, `The "Phone" field "${phoneText}" is not a phone number`, { itemIndex, description: 'Enter digits, optionally with a leading + (e.g. +35722000001), or remove the field.' });
+		}
+		const type = choice(fields.phoneType, PHONE_TYPES, 'MOBILE', 'Phone Type', node, itemIndex);
+		put(PHONES_SET, [{ action: 'ADD', type, number }], 'Phone');
 	}
 	if (!forUpdate && fields.type !== undefined) {
 		const type = asText(fields.type).toUpperCase();
@@ -234,6 +289,21 @@ export function readContactFields(ctx: IExecuteFunctions, itemIndex: number, for
 		});
 	}
 	return body;
+}
+
+/** A phone number as CRM.COM stores it: digits with an optional leading +; undefined when it is none. */
+export function phoneNumber(text: string): string | undefined {
+	const compact = text.trim().replace(/[\s().-]/g, '');
+	return /^\+?\d{3,20}$/.test(compact) ? compact : undefined;
+}
+
+function choice<T extends string>(value: unknown, allowed: readonly T[], fallback: T, label: string, node: INode, itemIndex: number): T {
+	const text = asText(value).toUpperCase();
+	if (text === '') return fallback;
+	if (!(allowed as readonly string[]).includes(text)) {
+		throw new NodeOperationError(node, `The "${label}" field "${asText(value)}" is not one of ${allowed.join(', ')}`, { itemIndex });
+	}
+	return text as T;
 }
 
 function checkFieldName(name: string, where: string, node: INode, itemIndex: number): void {

@@ -23,7 +23,7 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Output Input Item',
 				value: 'input',
-				description: 'The input item passes through unchanged, so later steps can still use it (e.g. to create the contact)',
+				description: 'The input item passes through unchanged, so later steps can still use it (e.g. to create the contact). An empty Value counts as not found.',
 			},
 		],
 		description: 'What to do when no contact matches',
@@ -42,8 +42,11 @@ export const description: INodeProperties[] = [
 
 /** contact_information/show for one contact. */
 export async function execute(this: IExecuteFunctions, client: CrmComClient, itemIndex: number): Promise<ItemResult> {
-	const identifier = identifierValue(this, itemIndex);
 	const onNotFound = this.getNodeParameter('onNotFound', itemIndex, 'error') as OnNotFound;
+	// An empty value (a withheld caller's number) matches no contact: with "Output Nothing" or
+	// "Output Input Item" that is "not found", without asking CRM.COM.
+	if (onNotFound !== 'error' && String(this.getNodeParameter('identifierValue', itemIndex, '') ?? '').trim() === '') return notFound(this, itemIndex, onNotFound);
+	const identifier = identifierValue(this, itemIndex);
 	const extra = this.getNodeParameter('contactFields', itemIndex, {}) as { fieldsSet?: string };
 	const params: IDataObject = { contact_information_identifier: identifier };
 	if (extra.fieldsSet) params.fields_set = extra.fieldsSet;
@@ -53,17 +56,19 @@ export async function execute(this: IExecuteFunctions, client: CrmComClient, ite
 		const data = found.data;
 		return (typeof data === 'object' && data !== null ? data : { data }) as IDataObject;
 	}
-	if (onNotFound === 'nothing') return [];
-	if (onNotFound === 'input') {
-		const input = this.getInputData()[itemIndex];
-		return [{ json: input.json, ...(input.binary ? { binary: input.binary } : {}) }];
-	}
+	if (onNotFound !== 'error') return notFound(this, itemIndex, onNotFound);
 	const message = `CRM.COM refused ${what}: ${found.said}`;
 	throw new NodeApiError(this.getNode(), { message }, {
 		message,
 		description: 'No contact matches. Check "Identify By" and "Value", or set "On Not Found" to output nothing or the input item.',
 		itemIndex,
 	});
+}
+
+function notFound(ctx: IExecuteFunctions, itemIndex: number, onNotFound: 'nothing' | 'input'): ItemResult {
+	if (onNotFound === 'nothing') return [];
+	const input = ctx.getInputData()[itemIndex];
+	return [{ json: input.json, ...(input.binary ? { binary: input.binary } : {}) }];
 }
 
 export const parallel = true;

@@ -15,7 +15,8 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.call_uuid }}',
 		required: true,
-		description: 'The call_uuid of the call whose write failed, e.g. {{ $(\'Get New Calls\').item.json.call_uuid }}',
+		placeholder: "{{ $('Get New Calls').item.json.call_uuid }}",
+		description: 'The call_uuid of the call whose write failed, taken from the step that returned the call (the error output of a write step carries the contact, not the call)',
 		displayOptions: { show },
 	},
 	{
