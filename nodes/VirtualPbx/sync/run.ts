@@ -80,6 +80,18 @@ async function* withAgain(again: IDataObject[], pages: AsyncIterable<IDataObject
 	yield* pages;
 }
 
+/**
+ * Where a run's window starts (GMT): `start` without a hint; else the hint minus the lookback, back
+ * to the start of the hour before: a run then reads whole hours it can seal (core.ts) whatever the
+ * time between runs; sealed hours cost two keys. Never before `floor`. Shared with the Call Trigger.
+ */
+export function windowStart(hint: string | undefined, lookbackMs: number, nowMs: number, floor: string, start: string): string {
+	if (!hint) return start;
+	const from = Math.min(gmtToMs(hint) - lookbackMs, nowMs);
+	const out = formatGmt(Math.floor(from / HOUR_MS) * HOUR_MS - HOUR_MS);
+	return out < floor ? floor : out;
+}
+
 export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemIndex: number, settings: SyncSettings, override: Partial<SyncEnv> = {}): Promise<IDataObject[]> {
 	const { start: configuredStart, lookbackMs, maxCalls, leaseMs, skipInternal, filters } = settings;
 	const env = n8nEnv(ctx, override);
@@ -94,14 +106,7 @@ export async function syncCalls(ctx: IExecuteFunctions, client: PbxClient, itemI
 	// often "now minus a day", and those older calls were left out on purpose).
 	if (empty || typeof staticData[FLOOR_KEY] !== 'string') staticData[FLOOR_KEY] = configuredStart;
 	const floor = staticData[FLOOR_KEY] as string;
-	// From the hint minus the lookback, back to the start of the hour before: a run then reads
-	// whole hours it can seal (core.ts) whatever the time between runs; sealed hours cost two keys.
-	let start = configuredStart;
-	if (hint) {
-		const from = Math.min(gmtToMs(hint) - lookbackMs, env.now());
-		start = formatGmt(Math.floor(from / HOUR_MS) * HOUR_MS - HOUR_MS);
-		if (start < floor) start = floor;
-	}
+	const start = windowStart(hint, lookbackMs, env.now(), floor, configuredStart);
 	const end = formatGmt(env.now());
 	const pager: PagerState = { perPage: 0, requests: 0 };
 	// Set-aside calls sent again (Retry Set-Aside Calls): read one by one, delivered whatever their hour.
