@@ -1,0 +1,240 @@
+/**
+ * Issue 20 in a real n8n 2.41.1 (package installed the way the community panel does): an active
+ * workflow "Virtual PBX Call Trigger (every 10 s, a 6-field custom cron) → HTTP Request to a sink
+ * on 127.0.0.1" (the sink counts writes per call and can be told to fail), against the fake PBX
+ * listing calls only at hangup (so every call is listed late: after it started, often after the
+ * poll that covered its start). Calls are added over several polls; one poll's execution fails;
+ * then "Execute workflow" in the editor (manual mode: recent calls, the sync point untouched).
+ *
+ * Expected: each ended call reaches the sink exactly once in trigger executions; the failed
+ * execution's calls come again; none lost; the manual run writes recent calls without changing
+ * what the next polls emit.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { DEMO_SECRETS } from '../../scripts/demo';
+import { startFakePbx, type FakePbx, type PbxCall } from '../fakes/pbx';
+import { note, packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
+import { id16, nodeType } from './workflows';
+
+const TRIGGER_NAME = 'New Calls';
+const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
+const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' };
+const POLL_CRON = '*/10 * * * * *';
+
+/** The CRM stand-in: POST /sink {call_uuid, mode} → counted per call, editor runs ($execution.mode 'test') apart; `failing` → 500 to active runs. */
+class Sink {
+	readonly writes = new Map<string, number>();
+	readonly manualWrites = new Map<string, number>();
+	failing = false;
+	refused = 0;
+	private server = http.createServer((req, res) => {
+		let body = '';
+		req.on('data', (c) => (body += c));
+		req.on('end', () => {
+			const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
+			if (this.failing && mode !== 'test') {
+				this.refused++;
+				res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"CRM unavailable"}');
+				return;
+			}
+			const counts = mode === 'test' ? this.manualWrites : this.writes;
+			counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+			res.writeHead(200, { 'content-type': 'application/json' }).end('{"written":true}');
+		});
+	});
+	url = '';
+	async listen(): Promise<void> {
+		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+	}
+	async close(): Promise<void> {
+		await new Promise((r) => this.server.close(r));
+	}
+}
+
+let n8n: N8nInstance;
+let pbx: FakePbx;
+const sink = new Sink();
+const timings: string[] = [];
+
+function triggerWorkflow(): WorkflowInput {
+	return {
+		id: WF.id,
+		name: WF.name,
+		nodes: [
+			{
+				name: TRIGGER_NAME,
+				type: nodeType('virtualPbxCallTrigger'),
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {
+					authentication: 'trustedApp',
+					event: 'newCall',
+					pollTimes: { item: [{ mode: 'custom', cronExpression: POLL_CRON }] },
+					options: { simplify: true },
+				},
+				credentials: { virtualPbxTrustedAppApi: CRED },
+			},
+			{
+				name: 'Write to CRM',
+				type: 'n8n-nodes-base.httpRequest',
+				typeVersion: 4.2,
+				position: [220, 0],
+				parameters: {
+					method: 'POST',
+					url: `${sink.url}/sink`,
+					sendBody: true,
+					specifyBody: 'json',
+					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}',
+					options: {},
+				},
+			},
+		],
+		connections: { [TRIGGER_NAME]: { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] } },
+	};
+}
+
+interface Execution {
+	id: string;
+	status: string;
+	mode: string;
+	data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json: Record<string, unknown> }>> } }>> } };
+}
+
+async function executions(): Promise<Execution[]> {
+	const res = await n8n.apiRequest<{ data: Execution[] }>('GET', `/executions?workflowId=${WF.id}&includeData=true&limit=250`);
+	expect(res.status, res.text).toBe(200);
+	return [...res.body.data].sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+const emittedBy = (e: Execution): string[] => (e.data?.resultData?.runData?.[TRIGGER_NAME]?.[0]?.data?.main?.[0] ?? []).map((i) => String(i.json.call_uuid));
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+	const started = Date.now();
+	for (;;) {
+		const got = await check();
+		if (got !== undefined && got !== false) {
+			timings.push(`${what}: ${Date.now() - started} ms`);
+			return got;
+		}
+		if (Date.now() - started > timeoutMs) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+		await new Promise((r) => setTimeout(r, 500));
+	}
+}
+
+async function publicationSettled(want: string): Promise<void> {
+	await waitFor(`publication ${want}`, async () => {
+		const res = await n8n.rest<{ data: { status: string } }>('GET', `/rest/workflows/${WF.id}/publication-status`);
+		expect(res.status, res.text).toBe(200);
+		return res.body.data.status === want ? true : undefined;
+	}, 60_000);
+}
+
+beforeAll(async () => {
+	const started = Date.now();
+	await sink.listen();
+	const tarball = await packPackage();
+	n8n = await startN8nInstance({ tarball });
+	pbx = await startFakePbx({
+		publicApps: [],
+		trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'call trigger test' }],
+		callCount: 10,
+		statsDelayMs: 0,
+		listAtHangup: true,
+	});
+	await n8n.importCredentials([
+		{ ...CRED, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
+	]);
+	await n8n.importWorkflow(triggerWorkflow());
+	await n8n.startServer();
+	timings.push(`set-up (pack, install, imports, server): ${Date.now() - started} ms`);
+}, 600_000);
+
+afterAll(async () => {
+	note(`call trigger suite timings:\n  ${timings.join('\n  ')}`);
+	await n8n?.dispose();
+	await pbx?.close();
+	await sink.close();
+});
+
+describe('Virtual PBX Call Trigger in n8n 2.41.1', () => {
+	it('active, polled every 10 s: each ended call reaches the sink once, late-listed and long calls included; a failed execution\'s calls come again; manual run changes nothing', async () => {
+		const got = await n8n.rest<{ data: { versionId: string } }>('GET', `/rest/workflows/${WF.id}`);
+		expect(got.status, got.text).toBe(200);
+		const activated = await n8n.rest('POST', `/rest/workflows/${WF.id}/activate`, { versionId: got.body.data.versionId });
+		expect(activated.status, activated.text).toBe(200);
+		await publicationSettled('published');
+
+		// The first poll: sets the starting point. The fake's 10 calls ended before it: none is new.
+		await waitFor('first poll', () => (pbx.listing.requests > 0 ? true : undefined), 30_000);
+		const at = Date.now();
+		const s = (sec: number) => at + sec * 1000;
+		// Ended ones, one long call (listed only at its hangup, ~50 s from now), calls listed late
+		// (they started before the last poll and are listed only once they ended).
+		const wave1 = pbx.addCallsAt([
+			{ startMs: s(0), durationSec: 3 },
+			{ startMs: s(1), durationSec: 15 },
+			{ startMs: s(2), durationSec: 50 },
+			{ startMs: s(3), durationSec: 25 },
+		]);
+		const [, , long1] = wave1;
+		const short = wave1.filter((c) => c !== long1);
+		await waitFor('wave 1 (short calls) written', () => (short.every((c) => sink.writes.has(c.call_uuid)) ? true : undefined));
+		expect(sink.writes.has(long1.call_uuid)).toBe(false);
+
+		// The CRM fails: the next execution with calls fails; its calls come again once it is back.
+		sink.failing = true;
+		const wave2 = pbx.addCallsAt([
+			{ startMs: Date.now() - 2000, durationSec: 1 },
+			{ startMs: Date.now() - 1000, durationSec: 0 },
+		]);
+		const failed = await waitFor('a failed execution', async () => (await executions()).find((e) => e.status === 'error'));
+		expect(emittedBy(failed)).toEqual(expect.arrayContaining(wave2.map((c) => c.call_uuid)));
+		sink.failing = false;
+		await waitFor('wave 2 written after the failure', () => (wave2.every((c) => sink.writes.has(c.call_uuid)) ? true : undefined));
+		await waitFor('the long call written once it ended', () => (sink.writes.has(long1.call_uuid) ? true : undefined));
+
+		// Quiet polls: nothing comes twice.
+		const before = (await executions()).length;
+		await new Promise((r) => setTimeout(r, 21_000));
+		const all = await executions();
+		expect(all.length).toBe(before);
+
+		const ours: PbxCall[] = [...wave1, ...wave2];
+		expect([...sink.writes.keys()].sort()).toEqual(ours.map((c) => c.call_uuid).sort());
+		for (const [uuid, count] of sink.writes) expect(count, uuid).toBe(1);
+		const trigger = all.filter((e) => e.mode === 'trigger');
+		const ok = trigger.filter((e) => e.status === 'success');
+		// Every call in exactly one successful execution; the failed execution's calls again later.
+		const okCalls = ok.flatMap(emittedBy);
+		expect(okCalls.sort()).toEqual(ours.map((c) => c.call_uuid).sort());
+		note(`call trigger: ${trigger.length} executions (${ok.length} success, ${trigger.length - ok.length} failed), ${sink.refused} writes refused, ${pbx.listing.requests} call-history requests`);
+
+		// "Execute workflow" in the editor (manual mode): recent ended calls, written with mode
+		// manual; the next polls still emit nothing.
+		const manual = await n8n.rest('POST', `/rest/workflows/${WF.id}/run`, { triggerToStartFrom: { name: TRIGGER_NAME } });
+		expect(manual.status, manual.text).toBe(200);
+		const executionId = String(manual.body.data.executionId);
+		const finished = await waitFor('manual execution finished', async () => {
+			const res = await n8n.apiRequest('GET', `/executions/${executionId}?includeData=true`);
+			return res.status === 200 && !['new', 'running', 'waiting'].includes(res.body.status) ? res.body : undefined;
+		}, 60_000);
+		note(`manual run: ${finished.status} ${finished.mode} ${JSON.stringify(finished.data?.resultData?.error ?? null).slice(0, 400)} items ${emittedBy(finished).length}`);
+		if (finished.status === 'success') {
+			expect(sink.manualWrites.size).toBeGreaterThan(0);
+			const afterManual = (await executions()).length;
+			await new Promise((r) => setTimeout(r, 22_000));
+			const later = await executions();
+			expect(later.filter((e) => e.mode === 'trigger').length).toBe(trigger.length);
+			expect(later.length).toBe(afterManual);
+			for (const [uuid, count] of sink.writes) expect(count, uuid).toBe(1);
+			note(`manual run wrote ${sink.manualWrites.size} recent calls`);
+		}
+		const deactivated = await n8n.rest('POST', `/rest/workflows/${WF.id}/deactivate`, {});
+		expect(deactivated.status, deactivated.text).toBe(200);
+	}, 420_000);
+});
