@@ -34,11 +34,8 @@
 import type {
 	ICredentialDataDecryptedObject,
 	IDataObject,
-	IExecuteFunctions,
-	IHookFunctions,
 	IHttpRequestMethods,
 	IHttpRequestOptions,
-	ILoadOptionsFunctions,
 	INode,
 } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
@@ -56,84 +53,11 @@ import {
 import { NO_REDIRECTS, RedirectRefusedError, decideRedirect, redirectMessage } from './redirect';
 import { lockOrAdopt, processedItemsLock } from './renewLock';
 import { reuseKey, type RequestReuse } from './reuse';
+import type { ClientOptions, RequestContext, SendOptions, VendorProfile, VendorResponse } from './clientTypes';
+import { header, responseOf } from './response';
 
-export type RequestContext = IExecuteFunctions | ILoadOptionsFunctions | IHookFunctions;
-
-export interface VendorResponse {
-	statusCode: number;
-	headers: Record<string, unknown>;
-	body: unknown;
-	/** How many times the request was sent (set by the client). */
-	attempts?: number;
-	/** Set when the vendor asked to wait longer than the client is willing to. */
-	retryAfterMs?: number;
-	/** True when a new token was obtained for this request after the vendor refused the old one. */
-	renewed?: boolean;
-}
-
-/** What the client must know about one vendor and its credential type. */
-export interface VendorProfile {
-	/** Shown in messages: "B2COPY answered …". */
-	vendor: string;
-	credentialType: string;
-	/** The credential field holding the vendor's address, named in messages. */
-	hostField: string;
-	/**
-	 * The credential's hidden `expirable` property. Left out for OAuth2 credentials, whose tokens
-	 * n8n manages itself (refresh on 401, single flight, reconnect errors).
-	 */
-	tokenProperty?: string;
-	/** Epoch milliseconds after which the stored token is known to be dead, if known. */
-	expiresAt?(credentials: ICredentialDataDecryptedObject): number | undefined;
-	/** True when the stored token was obtained with inputs the user has edited since. */
-	inputsChanged?(credentials: ICredentialDataDecryptedObject): boolean;
-	/**
-	 * True when this answer means "your token was refused". Default: HTTP 401, or 403 (vendors
-	 * answer a dead token with either). A 403 whose message does not speak of the token may also
-	 * be a permission refusal: the client renews on such a 403 once per run only, so a permission
-	 * problem costs at most one renewal, never a loop.
-	 */
-	isAuthFailure?(response: VendorResponse): boolean;
-	/** Values that must never appear in a message (keys, secrets, tokens). */
-	secrets(credentials: ICredentialDataDecryptedObject): unknown[];
-	/** The vendor's base URL from the credential, normalised (throws a TokenError when invalid). */
-	baseUrl(credentials: ICredentialDataDecryptedObject): string;
-}
-
-export interface SendOptions {
-	itemIndex: number;
-	/**
-	 * True when sending the request twice has the same effect as sending it once. Defaults to
-	 * true for GET, HEAD, PUT, DELETE and OPTIONS, false otherwise.
-	 */
-	idempotent?: boolean;
-	/** Requests with the same lane never run at the same time. */
-	lane?: string;
-	/** Words for messages: "B2COPY refused <what>". Default: "the request". */
-	what?: string;
-}
-
-export interface ClientOptions {
-	/** Tries after the first for (idempotent) 5xx answers and network failures. */
-	maxRetries?: number;
-	/**
-	 * Tries after the first for 429 and 503: the vendor says the request was not processed, so
-	 * resending is always safe; a busy vendor may refuse many tries in a row.
-	 */
-	maxRateLimitRetries?: number;
-	/** Per-request timeout in milliseconds. */
-	timeoutMs?: number;
-	/** The longest single wait a Retry-After may impose before the client gives up. */
-	maxRetryAfterMs?: number;
-	/** Base of the exponential back-off when the vendor gives no Retry-After. */
-	backoffBaseMs?: number;
-	/**
-	 * Renew under the cross-process lock in this node's processed-items row (renewLock.ts).
-	 * False for a node run whose node-scope row is used for something else (the call sync's
-	 * claim lock): never take the lock there.
-	 */
-	renewLock?: boolean;
-}
+export type { ClientOptions, RequestContext, SendOptions, VendorProfile, VendorResponse } from './clientTypes';
+export { isOk, responseOf } from './response';
 
 const DEFAULTS: Required<ClientOptions> = {
 	maxRetries: 4,
@@ -171,14 +95,6 @@ export const renewalTiming = {
 };
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-
-function header(headers: Record<string, unknown>, name: string): string | undefined {
-	const wanted = name.toLowerCase();
-	for (const [key, value] of Object.entries(headers ?? {})) {
-		if (key.toLowerCase() === wanted) return Array.isArray(value) ? String(value[0]) : String(value);
-	}
-	return undefined;
-}
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
@@ -840,30 +756,6 @@ function findTokenError(error: unknown): TokenError | undefined {
 		current = (current as Error & { cause?: unknown }).cause;
 	}
 	return undefined;
-}
-
-/** The HTTP answer inside an error thrown by n8n's request helpers, if there was one. */
-export function responseOf(error: unknown): VendorResponse | undefined {
-	let current: unknown = error;
-	for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
-		const candidate = (current as { response?: unknown }).response;
-		if (typeof candidate === 'object' && candidate !== null) {
-			const r = candidate as { status?: unknown; headers?: unknown; data?: unknown; body?: unknown };
-			if (typeof r.status === 'number') {
-				return {
-					statusCode: r.status,
-					headers: (r.headers as Record<string, unknown>) ?? {},
-					body: r.data ?? r.body,
-				};
-			}
-		}
-		current = (current as { cause?: unknown }).cause;
-	}
-	return undefined;
-}
-
-export function isOk(response: VendorResponse): boolean {
-	return response.statusCode >= 200 && response.statusCode < 300;
 }
 
 export type { IHttpRequestMethods };
