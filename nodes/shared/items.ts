@@ -22,11 +22,22 @@ export interface RunOptions {
 	 */
 	recordKey?: (itemIndex: number) => string | undefined;
 	/**
-	 * Under continue-on-fail, errors for which this returns true still stop the run (a vendor
-	 * outage: the run fails, so nothing is reported as done without its write). Other errors
-	 * become the item's error item as usual.
+	 * Errors for which this returns true are an outage of the vendor, not a problem of one item.
+	 * Without continue-on-fail they are thrown as any error. Under continue-on-fail n8n would turn
+	 * a thrown error into the node's input items on its regular output (as if each had worked), so
+	 * instead no further item is sent and this item and every item not sent become error items
+	 * flagged `outage: true` (see OUTAGE_FIELD): steps after the node can tell "not written, the
+	 * vendor is failing" from "refused for its own data".
 	 */
 	stopsRun?: (error: NodeApiError | NodeOperationError) => boolean;
+}
+
+/** Set to true on the error items of a vendor outage under continue-on-fail (RunOptions.stopsRun). */
+export const OUTAGE_FIELD = 'outage';
+
+/** Whether an input item is the error item of a vendor outage (nothing was written for it). */
+export function isOutageItem(item: INodeExecutionData | undefined): boolean {
+	return item?.json?.[OUTAGE_FIELD] === true;
 }
 
 function isExecutionData(value: unknown): value is INodeExecutionData {
@@ -92,6 +103,7 @@ export async function runItems(
 	const errorOutput = ctx.getNode().onError === 'continueErrorOutput';
 	const results: INodeExecutionData[][] = new Array(count);
 	const failures = new Map<number, unknown>();
+	let outage: NodeApiError | NodeOperationError | undefined;
 	/** One lane per record: its items one after another, in item order. */
 	const records = new Lanes();
 	let next = 0;
@@ -110,8 +122,12 @@ export async function runItems(
 			results[itemIndex] = toOutputItems(await handle(itemIndex), itemIndex);
 		} catch (error) {
 			const shaped = attachItemIndex(ctx, error, itemIndex);
-			if (continueOnFail && !options.stopsRun?.(shaped)) {
+			const stops = options.stopsRun?.(shaped) === true;
+			if (continueOnFail && !stops) {
 				results[itemIndex] = [errorItem(shaped, itemIndex, errorOutput)];
+			} else if (continueOnFail) {
+				outage ??= shaped;
+				stopped = true;
 			} else {
 				failures.set(itemIndex, shaped);
 				stopped = true;
@@ -141,6 +157,14 @@ export async function runItems(
 	if (failures.size > 0) {
 		const first = Math.min(...failures.keys());
 		throw failures.get(first);
+	}
+	if (outage) {
+		for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+			if (results[itemIndex] !== undefined) continue;
+			const item = errorItem(outage, itemIndex, errorOutput);
+			item.json[OUTAGE_FIELD] = true;
+			results[itemIndex] = [item];
+		}
 	}
 	return results.flat();
 }

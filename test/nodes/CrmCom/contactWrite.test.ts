@@ -196,20 +196,22 @@ describe('a write is never sent twice', () => {
 		expect(error.context.itemIndex).toBe(0);
 	});
 
-	it('the same for a create; under continue-on-fail a lost answer still stops the run (an outage, not a refusal of one record): each write sent once', async () => {
+	it('the same for a create; under continue-on-fail a lost answer is an outage (not a refusal of one record): no further write, the items not known written flagged outage; each write sent once', async () => {
 		f.fake.dropAfterWrites(1);
-		const error = await failure((i) => create({ lastName: `Caller ${i}`, phone: `+3579900000${i}` }), [{}, {}], true);
-		expect(error).toBeInstanceOf(NodeApiError);
-		expect(error.message).toMatch(/^Could not reach CRM\.COM for the contact creation/);
-		expect(error.description).toMatch(/not sent again/);
-		expect(f.fake.counters.contactCreates).toBe(2);
-		expect(writes()).toHaveLength(2);
+		const output = await run((i) => create({ lastName: `Caller ${i}`, phone: `+3579900000${i}` }), [{}, {}, {}], true);
+		expect(writes()).toHaveLength(f.fake.counters.contactCreates); // in flight together (other records), none sent twice
+		const flagged = output.filter((o) => o.json.outage === true);
+		expect(flagged.length).toBeGreaterThanOrEqual(1);
+		expect(output.filter((o) => o.json.outage !== true).every((o) => typeof o.json.number === 'string')).toBe(true);
+		expect(String(flagged[0].json.error)).toMatch(/^Could not reach CRM\.COM for the contact creation/);
+		expect(String(flagged[0].json.description)).toMatch(/not sent again/);
+		expect(output.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
 	});
 
-	it('under continue-on-fail, an HTTP 500 (even with an error envelope) stops the run: an outage; a refusal with HTTP 200 fails that item only', async () => {
+	it('under continue-on-fail, an HTTP 500 (even with an error envelope) is an outage: its items flagged outage; a refusal with HTTP 200 fails that item only', async () => {
 		f.fake.settings.writeFailure = 'http500';
-		const outage = await failure((i) => update({ notes: `n${i}` }, 'number', `CI00002${i}`), [{}, {}], true);
-		expect(outage.message).toMatch(/INTERNAL_ERROR/);
+		const outage = await run((i) => update({ notes: `n${i}` }, 'number', `CI00002${i}`), [{}, {}], true);
+		expect(outage.map((o) => [o.json.outage, /INTERNAL_ERROR/.test(String(o.json.error))])).toEqual([[true, true], [true, true]]);
 		f.fake.settings.writeFailure = 'off';
 		f.fake.refuseWrite = (body) => ((body.contact_information_identifier as { number: string }).number === 'CI000020' ? { code: 'E_INVALID_PARAMETER', message: 'notes are locked' } : undefined);
 		try {
