@@ -10,146 +10,42 @@
  * execution's calls come again; none lost; the manual run writes recent calls without changing
  * what the next polls emit.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEMO_SECRETS } from '../../scripts/demo';
-import { startFakePbx, type FakePbx, type PbxCall } from '../fakes/pbx';
-import { note, packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
-import { id16, nodeType } from './workflows';
+import type { FakePbx, PbxCall } from '../fakes/pbx';
+import {
+	activateAndWait,
+	CallSink,
+	callTriggerWorkflow,
+	emittedBy,
+	executionsOf,
+	pbxCredential,
+	startCallTriggerPbx,
+	TRIGGER_NAME,
+	waitUntil,
+} from '../support/callTrigger';
+import { note, packPackage, startN8nInstance, type N8nInstance } from './harness';
+import { id16 } from './workflows';
 
-const TRIGGER_NAME = 'New Calls';
 const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
 const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' };
-const POLL_CRON = '*/10 * * * * *';
-
-/** The CRM stand-in: POST /sink {call_uuid, mode} → counted per call, editor runs ($execution.mode 'test') apart; `failing` → 500 to active runs. */
-class Sink {
-	readonly writes = new Map<string, number>();
-	readonly manualWrites = new Map<string, number>();
-	failing = false;
-	refused = 0;
-	private server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (c) => (body += c));
-		req.on('end', () => {
-			const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
-			if (this.failing && mode !== 'test') {
-				this.refused++;
-				res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"CRM unavailable"}');
-				return;
-			}
-			const counts = mode === 'test' ? this.manualWrites : this.writes;
-			counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-			res.writeHead(200, { 'content-type': 'application/json' }).end('{"written":true}');
-		});
-	});
-	url = '';
-	async listen(): Promise<void> {
-		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-	}
-	async close(): Promise<void> {
-		await new Promise((r) => this.server.close(r));
-	}
-}
 
 let n8n: N8nInstance;
 let pbx: FakePbx;
-const sink = new Sink();
+const sink = new CallSink();
 const timings: string[] = [];
 
-function triggerWorkflow(): WorkflowInput {
-	return {
-		id: WF.id,
-		name: WF.name,
-		nodes: [
-			{
-				name: TRIGGER_NAME,
-				type: nodeType('virtualPbxCallTrigger'),
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {
-					authentication: 'trustedApp',
-					event: 'newCall',
-					pollTimes: { item: [{ mode: 'custom', cronExpression: POLL_CRON }] },
-					options: { simplify: true },
-				},
-				credentials: { virtualPbxTrustedAppApi: CRED },
-			},
-			{
-				name: 'Write to CRM',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [220, 0],
-				parameters: {
-					method: 'POST',
-					url: `${sink.url}/sink`,
-					sendBody: true,
-					specifyBody: 'json',
-					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}',
-					options: {},
-				},
-			},
-		],
-		connections: { [TRIGGER_NAME]: { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] } },
-	};
-}
-
-interface Execution {
-	id: string;
-	status: string;
-	mode: string;
-	data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json: Record<string, unknown> }>> } }>> } };
-}
-
-async function executions(): Promise<Execution[]> {
-	const res = await n8n.apiRequest<{ data: Execution[] }>('GET', `/executions?workflowId=${WF.id}&includeData=true&limit=250`);
-	expect(res.status, res.text).toBe(200);
-	return [...res.body.data].sort((a, b) => Number(a.id) - Number(b.id));
-}
-
-const emittedBy = (e: Execution): string[] => (e.data?.resultData?.runData?.[TRIGGER_NAME]?.[0]?.data?.main?.[0] ?? []).map((i) => String(i.json.call_uuid));
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-	const started = Date.now();
-	for (;;) {
-		const got = await check();
-		if (got !== undefined && got !== false) {
-			timings.push(`${what}: ${Date.now() - started} ms`);
-			return got;
-		}
-		if (Date.now() - started > timeoutMs) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-		await new Promise((r) => setTimeout(r, 500));
-	}
-}
-
-async function publicationSettled(want: string): Promise<void> {
-	await waitFor(`publication ${want}`, async () => {
-		const res = await n8n.rest<{ data: { status: string } }>('GET', `/rest/workflows/${WF.id}/publication-status`);
-		expect(res.status, res.text).toBe(200);
-		return res.body.data.status === want ? true : undefined;
-	}, 60_000);
-}
+const executions = async () => await executionsOf(n8n, WF.id);
+const waitFor = async <T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs?: number) => await waitUntil(timings, what, check, timeoutMs);
 
 beforeAll(async () => {
 	const started = Date.now();
 	await sink.listen();
 	const tarball = await packPackage();
 	n8n = await startN8nInstance({ tarball });
-	pbx = await startFakePbx({
-		publicApps: [],
-		trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'call trigger test' }],
-		callCount: 10,
-		statsDelayMs: 0,
-		listAtHangup: true,
-	});
-	await n8n.importCredentials([
-		{ ...CRED, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
-	]);
-	await n8n.importWorkflow(triggerWorkflow());
+	pbx = await startCallTriggerPbx('call trigger test');
+	await n8n.importCredentials([pbxCredential(CRED, pbx)]);
+	await n8n.importWorkflow(callTriggerWorkflow(WF, CRED, sink.url));
 	await n8n.startServer();
 	timings.push(`set-up (pack, install, imports, server): ${Date.now() - started} ms`);
 }, 600_000);
@@ -163,11 +59,7 @@ afterAll(async () => {
 
 describe('Virtual PBX Call Trigger in n8n 2.41.1', () => {
 	it('active, polled every 10 s: each ended call reaches the sink once, late-listed and long calls included; a failed execution\'s calls come again; manual run changes nothing', async () => {
-		const got = await n8n.rest<{ data: { versionId: string } }>('GET', `/rest/workflows/${WF.id}`);
-		expect(got.status, got.text).toBe(200);
-		const activated = await n8n.rest('POST', `/rest/workflows/${WF.id}/activate`, { versionId: got.body.data.versionId });
-		expect(activated.status, activated.text).toBe(200);
-		await publicationSettled('published');
+		await activateAndWait(n8n, timings, WF.id);
 
 		// The first poll: sets the starting point. The fake's 10 calls ended before it: none is new.
 		await waitFor('first poll', () => (pbx.listing.requests > 0 ? true : undefined), 30_000);
