@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Every check CI runs, in order: lint, type check, the scanner, the release dry run, the fast
-# suite, the real-n8n suite, its selection on the newest n8n, the queue-mode suite. Ends with one
-# summary line "N passed, N failed" (each test of the suites, plus each non-vitest step recorded
-# in .tmp/steps.txt).
+# Every check CI runs, in order: lint, type check, the scanner, the release dry run, the
+# per-vendor split dry run, the fast suite, the real-n8n suite, its selection on the newest n8n,
+# the queue-mode suite. Ends with one summary line "N passed, N failed" (each test of the suites,
+# plus each non-vitest step recorded in .tmp/steps.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
@@ -21,6 +21,8 @@ record "scanner" node scripts/scan-package.mjs
 
 step "release dry run: workflow, metadata, npm publish --dry-run --provenance"
 record "release dry run" bash scripts/release-dry-run.sh
+step "split dry run: one package per vendor (.tmp/split/), npm pack --dry-run and the scanner on each"
+record "split dry run" node scripts/split-packages.mjs
 
 step "fast suite: npm test"
 npx vitest run --reporter=default --reporter=json --outputFile=.tmp/unit.json || status=1
