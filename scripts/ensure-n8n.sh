@@ -52,7 +52,13 @@ if [ ! -f "$N8N_DIR/.complete" ]; then
      n=$(ls "$N8N_DIR/node_modules" 2>/dev/null | wc -l)
      say "  ... still installing n8n ($(( $(date +%s) - start ))s, $n top-level packages so far)"
    done
-   wait $pid) || { say "npm install n8n@$N8N_VERSION failed, see $CACHE/npm-install-$N8N_VERSION.log"; tail -20 "$CACHE/npm-install-$N8N_VERSION.log" >&2; exit 1; }
+   wait $pid) || {
+    log="$CACHE/npm-install-$N8N_VERSION.log"
+    missing=$(sed -n 's/.*No matching version found for \([^ ]*\)\.$/\1/p; s/.*404 No match found for version \([^ ]*\)$/\1/p' "$log" | head -1)
+    if [ -n "$missing" ]; then
+      say "n8n $N8N_VERSION cannot be installed from $(npm config get registry): the registry serves n8n@$N8N_VERSION but not its dependency $missing (npm stops at the first one missing)"
+    fi
+    say "npm install n8n@$N8N_VERSION failed, see $log"; tail -20 "$log" >&2; rm -rf "$N8N_DIR"; exit 1; }
   say "step 3/3: building the native modules n8n needs (sqlite3, isolated-vm) for Node 24 (~3 minutes)"
   (cd "$N8N_DIR" && npm_config_nodedir="$NODE_HOME" npm rebuild sqlite3 isolated-vm \
       --nodedir="$NODE_HOME" --ignore-scripts=false > "$CACHE/npm-rebuild-$N8N_VERSION.log" 2>&1) \

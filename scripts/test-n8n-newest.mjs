@@ -57,6 +57,10 @@ function check(jsonFile) {
 		}
 		const tests = fileResult.assertionResults.filter((a) => a.status === 'passed' || a.status === 'failed');
 		ran += tests.length;
+		if (!tests.length && fileResult.status === 'failed') {
+			problems.push(`${file}: failed before any test ran: ${String(fileResult.message).split('\n')[0]}`);
+			continue;
+		}
 		for (const s of selectors) {
 			if (!tests.some((a) => a.fullName.includes(s))) problems.push(`${file}: "${s}" selected no test that ran (renamed or removed? update test/n8n/newest-selection.json)`);
 		}
@@ -81,6 +85,17 @@ if (args[0] === '--check') {
 	fs.rmSync(jsonFile, { force: true });
 	const version = newestVersion();
 	const started = Date.now();
+	// Install first (once, cached): when this n8n cannot be installed, say so instead of letting
+	// every test file try again.
+	const install = spawnSync('bash', [path.join(repo, 'scripts', 'ensure-n8n.sh')], {
+		cwd: repo,
+		stdio: ['ignore', 'ignore', 'inherit'],
+		env: { ...process.env, N8N_VERSION: version },
+	});
+	if (install.status !== 0) {
+		say(`n8n ${version} could not be installed (scripts/ensure-n8n.sh exit ${install.status}); no test ran`);
+		process.exit(1);
+	}
 	const r = spawnSync(
 		'npx',
 		['vitest', 'run', '-c', 'vitest.n8n-newest.config.mts', '--reporter=default', '--reporter=json', `--outputFile=${jsonFile}`, ...args],
