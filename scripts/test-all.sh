@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Every check CI runs, in order: lint, type check, the scanner, the release dry run, the
-# per-vendor split dry run, the fast suite, the real-n8n suite, its selection on the newest n8n,
-# the queue-mode suite. Ends with one summary line "N passed, N failed" (each test of the suites,
-# plus each non-vitest step recorded in .tmp/steps.txt).
+# Every check CI runs, in order: lint, import cycles, type check, the scanner, the release dry
+# run, the per-vendor split dry run, the fast suite, the real-n8n suite, its selection on the
+# newest n8n, the queue-mode suite. Ends with one summary line "N passed, N failed" (each test of
+# the suites, plus each non-vitest step recorded in .tmp/steps.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
@@ -14,6 +14,8 @@ record() { local name=$1; shift; if "$@"; then echo "passed $name" >> .tmp/steps
 
 step "lint: n8n-node lint (n8n community rules, Cloud rules included)"
 record "n8n-node lint" npm run --silent lint
+step "import cycles in nodes/ and credentials/ (scripts/check-cycles.mjs)"
+record "import cycles" npm run --silent check:cycles
 step "type check"
 npm run --silent typecheck || status=1
 step "n8n's verification scanner rule set on the source and the packed tarball (offline)"

@@ -7,6 +7,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { Lanes } from './lanes';
+
 export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[] | undefined;
 
 export interface RunOptions {
@@ -90,8 +92,8 @@ export async function runItems(
 	const errorOutput = ctx.getNode().onError === 'continueErrorOutput';
 	const results: INodeExecutionData[][] = new Array(count);
 	const failures = new Map<number, unknown>();
-	/** Per record: the promise the next item of that record waits for. */
-	const tails = new Map<string, Promise<void>>();
+	/** One lane per record: its items one after another, in item order. */
+	const records = new Lanes();
 	let next = 0;
 	let stopped = false;
 
@@ -128,17 +130,9 @@ export async function runItems(
 			}
 			// Items are taken in index order, so the item this one waits for has a lower index and
 			// is already running (or waiting for an even lower one): no cycle.
-			const before = tails.get(key) ?? Promise.resolve();
-			let done = (): void => {};
-			const mine = new Promise<void>((resolve) => (done = resolve));
-			tails.set(key, mine);
-			await before;
-			try {
+			await records.run(key, async () => {
 				if (!stopped) await run(itemIndex);
-			} finally {
-				done();
-				if (tails.get(key) === mine) tails.delete(key);
-			}
+			});
 		}
 	};
 
