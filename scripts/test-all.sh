@@ -43,7 +43,7 @@ for (const f of [".tmp/unit.json", ".tmp/n8n.json", ".tmp/n8n-newest.json", ".tm
   const r = JSON.parse(fs.readFileSync(f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0);
   // The newest-n8n run selects some tests by name: the others are not selected, not skipped.
-  if (f.endsWith("n8n-newest.json")) console.log(`n8n ${r.n8nVersion}: ${r.numPassedTests} passed, ${r.numFailedTests} failed (${r.numPendingTests} tests of those files not selected)`);
+  if (f.endsWith("n8n-newest.json")) console.log(r.blocked ? `newest n8n: BLOCKED (${r.blocked})` : `n8n ${r.n8nVersion}: ${r.numPassedTests} passed, ${r.numFailedTests} failed (${r.numPendingTests} tests of those files not selected)`);
   else skipped += r.numPendingTests + r.numTodoTests;
 }
 for (const line of fs.readFileSync(".tmp/steps.txt", "utf8").split("\n").filter(Boolean)) {
