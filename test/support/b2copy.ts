@@ -6,6 +6,7 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { startFakeB2Copy, type FakeB2Copy, type FakeB2CopyOptions } from '../fakes/b2copy';
 import { generateEcKeyPair, type EcKeyPair } from '../fakes/keys';
+import { useFixture, type FakeUseOptions } from './lifecycle';
 
 export const ADMIN_ID = '42';
 export const DEVICE_IP = '203.0.113.10';
@@ -36,4 +37,9 @@ export async function b2copyFixture(options: Partial<FakeB2CopyOptions> = {}): P
 			assertionLifetime: 300,
 		},
 	};
+}
+
+/** `b2copyFixture(options)` for the file or describe block (test/support/lifecycle.ts). */
+export function useB2CopyFixture(options: Partial<FakeB2CopyOptions> = {}, use: FakeUseOptions = {}): B2CopyFixture {
+	return useFixture('the B2COPY fixture', async () => await b2copyFixture(options), use);
 }

@@ -1,29 +1,20 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { B2Copy } from '../../../nodes/B2Copy/B2Copy.node';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
 import { failure } from '../../support/failure';
 
 const node = new B2Copy();
 const credentialType = new B2CopyExternalCrmApi();
 
-let f: B2CopyFixture;
+const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 600 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	store = credentialStore(credentialType, f.credentials);
 });
 

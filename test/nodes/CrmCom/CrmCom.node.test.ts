@@ -1,30 +1,21 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { CRMCOM_GROUPS, CRMCOM_PATHS, crmEnvelope, decodeJwtPayload } from '../../fakes/crmcom';
 import type { LoggedRequest } from '../../fakes/common';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { AUTH_CODE, CONSUMER_KEY, PASS_CODE, crmcomFixture, type CrmComFixture } from '../../support/crmcom';
+import { AUTH_CODE, CONSUMER_KEY, PASS_CODE, useCrmComFixture } from '../../support/crmcom';
 
 const node = new CrmCom();
 const credentialType = new CrmComApi();
 
-let f: CrmComFixture;
+const f = useCrmComFixture();
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await crmcomFixture();
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	f.fake.settings.authFailureMode = 'envelope200';
 	f.shiftClock(0);
 	store = credentialStore(credentialType, f.credentials);

@@ -1,5 +1,5 @@
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import {
 	SESSION_LIFETIME_MS,
@@ -20,7 +20,7 @@ import {
 	IDENTITY_SECRET,
 	ORGANISATION,
 	PASS_CODE,
-	crmcomFixture,
+	useCrmComFixture,
 	type CrmComFixture,
 } from '../../support/crmcom';
 import { testHttpRequest } from '../../support/http';
@@ -153,17 +153,8 @@ describe('the refused-token rule', () => {
 });
 
 describe('against the fake CRM.COM', () => {
-	let f: CrmComFixture;
-	beforeAll(async () => {
-		f = await crmcomFixture({ tokenLifetimeSec: 3600 });
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
+	const f = useCrmComFixture({ tokenLifetimeSec: 3600 });
 	afterEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
-		f.fake.clearLog();
 		f.fake.settings.loginErrorHttpStatus = 200;
 	});
 

@@ -2,7 +2,7 @@
 import { DateTime } from 'luxon';
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
@@ -10,12 +10,12 @@ import { PBX_MAX_PER_PAGE, PBX_PATHS, PBX_STATS_CONCURRENT_MESSAGE, type PbxCall
 import { startFakeServer, send } from '../../fakes/common';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
 import { failure } from '../../support/failure';
-import { authorizePublicApp, createTrustedApp, pbxFixture, type PbxFixture } from '../../support/pbx';
+import { authorizePublicApp, createTrustedApp, usePbxFixture } from '../../support/pbx';
 
 const node = new VirtualPbx();
 const credentialType = new VirtualPbxTrustedAppApi();
 
-let f: PbxFixture;
+const f = usePbxFixture();
 let store: CredentialStore;
 let calls: PbxCall[];
 let records: Array<{ call_uuid: string; record_uuid: string }>;
@@ -24,21 +24,14 @@ let client: string;
 const API = PBX_PATHS.api;
 const ALL_TIME = { start: '2000-01-01T00:00:00Z', end: '' };
 
-beforeAll(async () => {
-	f = await pbxFixture();
+beforeAll(() => {
 	calls = f.fake.allCalls();
 	records = calls.flatMap((c) => c.cdr.map((r) => ({ call_uuid: c.call_uuid, record_uuid: r.record_uuid })));
 	client = String(f.fake.user.client_id);
 	historyPath = `${API}/client/${client}/call_history/`;
 });
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
 	f.fake.clearLostAnswers();
-	f.fake.clearLog();
 	f.fake.settings.statsRetryAfterSec = undefined;
 	store = credentialStore(credentialType, f.credentials);
 });

@@ -11,7 +11,7 @@
  *   ("Fetch Test Event"): recent calls, the state and the next poll's output unchanged.
  */
 import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { CallPoller, accepts, type DonePromise, type PollHost } from '../../../nodes/VirtualPbx/callTrigger/poll';
@@ -19,19 +19,12 @@ import { createPbxClient } from '../../../nodes/VirtualPbx/transport';
 import { TEST_EVENT_CALLS, VirtualPbxCallTrigger } from '../../../nodes/VirtualPbx/VirtualPbxCallTrigger.node';
 import { parsePbxDatetime, type PbxCall } from '../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../support/context';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 
 const MIN = 60_000;
 const T0 = Math.floor(Date.now() / MIN) * MIN;
 let clock = T0;
-let f: PbxFixture;
-
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 20, now: () => clock, tokenLifetimeSec: 24 * 3600 });
-});
-afterAll(async () => {
-	await f?.fake.close();
-});
+const f = usePbxFixture({ callCount: 20, now: () => clock, tokenLifetimeSec: 24 * 3600 }, { fresh: false });
 
 function deferred(): DonePromise {
 	let resolve!: (value: IRun) => void;

@@ -1,5 +1,5 @@
 import type { IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { TokenError } from '../../../nodes/shared/errors';
 import {
@@ -14,20 +14,9 @@ import { json, send, startFakeServer, type FakeServer } from '../../fakes/common
 import { PBX_PATHS } from '../../fakes/pbx';
 import { failure } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
-import { PUBLIC_APP, pbxFixture, type PbxFixture } from '../../support/pbx';
+import { PUBLIC_APP, usePbxFixture } from '../../support/pbx';
 
-let f: PbxFixture;
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 10 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
-beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
-});
+const f = usePbxFixture({ callCount: 10 });
 
 /** testHttpRequest, counting the requests made. */
 function countingHttp() {

@@ -4,7 +4,7 @@
  * through the nodes against fakes that cap pages below the asked size.
  */
 import type { INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -14,8 +14,8 @@ import { DISCOVERY_SIZES, collectByOffset, collectByPageNumber, isLastPage } fro
 import { CRMCOM_GROUPS, CRMCOM_PATHS } from '../../fakes/crmcom';
 import { PBX_PATHS } from '../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { useCrmComFixture } from '../../support/crmcom';
+import { usePbxFixture } from '../../support/pbx';
 
 const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -176,16 +176,8 @@ describe('collectByPageNumber', () => {
 });
 
 describe('through the nodes, against fakes with a 50-row cap', () => {
-	let crm: CrmComFixture;
-	let pbx: PbxFixture;
-	beforeAll(async () => {
-		crm = await crmcomFixture({ pageCap: 50 });
-		pbx = await pbxFixture({ pageCap: 50, callCount: 230 });
-	});
-	afterAll(async () => {
-		await crm.fake.close();
-		await pbx.fake.close();
-	});
+	const crm = useCrmComFixture({ pageCap: 50 }, { fresh: false });
+	const pbx = usePbxFixture({ pageCap: 50, callCount: 230 }, { fresh: false });
 
 	async function crmRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
 		const ctx = createExecuteContext({ store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });

@@ -6,7 +6,7 @@
  * message says what to do.
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
@@ -16,10 +16,10 @@ import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { forbiddenSpeaksOfToken } from '../../../nodes/shared/client';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { useCrmComFixture } from '../../support/crmcom';
+import { usePbxFixture } from '../../support/pbx';
 
 const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
@@ -39,7 +39,7 @@ describe('which 403 speaks of the token', () => {
 describe('Virtual PBX trusted app', () => {
 	const node = new VirtualPbx();
 	const type = new VirtualPbxTrustedAppApi();
-	let f: PbxFixture;
+	const f = usePbxFixture();
 	let store: CredentialStore;
 	const getMe = { authentication: 'trustedApp', resource: 'user', operation: 'getMe' };
 	const grants = () => f.fake.counters.grants.client_credentials.ok;
@@ -49,16 +49,7 @@ describe('Virtual PBX trusted app', () => {
 		return (await node.execute.call(ctx))[0];
 	}
 
-	beforeAll(async () => {
-		f = await pbxFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
-		f.fake.clearLog();
 		f.fake.settings.deadTokenStatus = 401;
 		store = credentialStore(type, f.credentials);
 	});
@@ -114,7 +105,7 @@ describe('Virtual PBX trusted app', () => {
 describe('B2COPY', () => {
 	const node = new B2Copy();
 	const type = new B2CopyExternalCrmApi();
-	let f: B2CopyFixture;
+	const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 	let store: CredentialStore;
 	const echo = {
 		resource: 'apiRequest',
@@ -129,15 +120,7 @@ describe('B2COPY', () => {
 		return (await node.execute.call(ctx))[0];
 	}
 
-	beforeAll(async () => {
-		f = await b2copyFixture({ accessTokenTtlSec: 600 });
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
 		f.fake.settings.deadTokenStatus = 401;
 		store = credentialStore(type, f.credentials);
 	});
@@ -159,7 +142,7 @@ describe('B2COPY', () => {
 describe('CRM.COM', () => {
 	const node = new CrmCom();
 	const type = new CrmComApi();
-	let f: CrmComFixture;
+	const f = useCrmComFixture();
 	let store: CredentialStore;
 	const jobs = { resource: 'job', operation: 'getMany', returnAll: false, limit: 2 };
 
@@ -168,15 +151,7 @@ describe('CRM.COM', () => {
 		return (await node.execute.call(ctx))[0];
 	}
 
-	beforeAll(async () => {
-		f = await crmcomFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
 		store = credentialStore(type, f.credentials);
 	});
 

@@ -5,7 +5,7 @@
  * (in queue mode, on any worker); they share one credential store and one processed-items store.
  */
 import type { IDataObject } from 'n8n-workflow';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -13,13 +13,13 @@ import { B2COPY_PATHS } from '../../../nodes/B2Copy/auth';
 import { createB2CopyClient } from '../../../nodes/B2Copy/transport';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { lockTiming } from '../../../nodes/shared/renewLock';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore, type TestContext } from '../../support/context';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 import { ProcessedDb } from '../../support/processedStore';
 
 const NODE_ROW = 'n:node-1';
-let f: B2CopyFixture;
+const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 let store: CredentialStore;
 let db: ProcessedDb;
 /** Every call the node made on its node-scope row: [operation, value]. */
@@ -72,15 +72,7 @@ async function burst(n: number, options: { broken?: boolean } = {}) {
 
 const saved = { ...lockTiming };
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 600 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
 	store = credentialStore(new B2CopyExternalCrmApi(), f.credentials);
 	db = new ProcessedDb(3);
 	nodeScopeCalls = [];
@@ -170,13 +162,7 @@ describe('renewal under the processed-items lock', () => {
 });
 
 describe('the call sync keeps its node-scope row to itself', () => {
-	let pbx: PbxFixture;
-	beforeAll(async () => {
-		pbx = await pbxFixture();
-	});
-	afterAll(async () => {
-		await pbx.fake.close();
-	});
+	const pbx = usePbxFixture({}, { fresh: false });
 
 	async function runPbx(params: IDataObject) {
 		store = credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials);

@@ -5,7 +5,7 @@
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
@@ -13,24 +13,15 @@ import type { VendorResponse } from '../../../nodes/shared/client';
 import { RequestReuse, reuseKey } from '../../../nodes/shared/reuse';
 import { CRMCOM_PATHS } from '../../fakes/crmcom';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
+import { useCrmComFixture } from '../../support/crmcom';
 
 const node = new CrmCom();
 const credentialType = new CrmComApi();
 
-let f: CrmComFixture;
+const f = useCrmComFixture();
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await crmcomFixture();
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	f.fake.maxInFlight = 0;
 	store = credentialStore(credentialType, f.credentials);
 });

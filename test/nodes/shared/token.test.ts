@@ -4,7 +4,7 @@
  * item of the run: the next request tries one fresh renewal.
  */
 import type { IDataObject, IHttpRequestOptions, INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -14,9 +14,9 @@ import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { TokenError } from '../../../nodes/shared/errors';
 import { callTokenEndpoint } from '../../../nodes/shared/token';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 
 type Step = { status: number; headers?: Record<string, string> } | { error: Record<string, unknown> & { message: string } };
 
@@ -84,27 +84,10 @@ describe('callTokenEndpoint retries', () => {
 });
 
 describe('a token endpoint that fails for a while, through the nodes', () => {
-	let pbx: PbxFixture;
-	let b2: B2CopyFixture;
+	const pbx = usePbxFixture();
+	const b2 = useB2CopyFixture({ accessTokenTtlSec: 600 });
 	let store: CredentialStore;
 	const getMe = { authentication: 'trustedApp', resource: 'user', operation: 'getMe' };
-
-	beforeAll(async () => {
-		pbx = await pbxFixture();
-		b2 = await b2copyFixture({ accessTokenTtlSec: 600 });
-	});
-	afterAll(async () => {
-		await pbx.fake.close();
-		await b2.fake.close();
-	});
-	beforeEach(() => {
-		pbx.fake.reset();
-		pbx.fake.clearFaults();
-		pbx.fake.clearLog();
-		b2.fake.reset();
-		b2.fake.clearFaults();
-		b2.fake.clearLog();
-	});
 
 	async function pbxRun(items: IDataObject[]): Promise<INodeExecutionData[]> {
 		const ctx = createExecuteContext({ store, params: getMe, items, continueOnFail: true });

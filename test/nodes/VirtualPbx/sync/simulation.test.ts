@@ -6,7 +6,7 @@
  * last calls to end). The real-n8n suite runs the same scenario with fewer runs.
  */
 import type { IDataObject } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { markSynced } from '../../../../nodes/VirtualPbx/sync/core';
@@ -15,20 +15,13 @@ import { syncSettings } from '../../../../nodes/VirtualPbx/actions/callHistory/g
 import { createPbxClient } from '../../../../nodes/VirtualPbx/transport';
 import type { PbxCall } from '../../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../../support/context';
-import { pbxFixture, type PbxFixture } from '../../../support/pbx';
+import { usePbxFixture } from '../../../support/pbx';
 import { ProcessedDb } from '../../../support/processedStore';
 
 const HOUR = 3_600_000;
 const FAST = { settleMs: 5 };
-let f: PbxFixture;
 const clock = { offset: 0 };
-
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 0, statsDelayMs: 0, listAtHangup: true, now: () => Date.now() + clock.offset });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
+const f = usePbxFixture({ callCount: 0, statsDelayMs: 0, listAtHangup: true, now: () => Date.now() + clock.offset }, { fresh: false });
 
 /** The dedup helpers of an n8n execution context over the in-memory store. */
 function helpersOver(db: ProcessedDb) {
