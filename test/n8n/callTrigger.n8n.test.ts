@@ -10,15 +10,15 @@
  * execution's calls come again; none lost; the manual run writes recent calls without changing
  * what the next polls emit.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { DEMO_SECRETS } from '../../scripts/demo';
-import { startFakePbx, type FakePbx, type PbxCall } from '../fakes/pbx';
-import { note, packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
-import { id16, nodeType } from './workflows';
+import type { PbxCall } from '../fakes/pbx';
+import { useFakePbx } from '../support/pbx';
+import { CRM_UNAVAILABLE, Sink, useSink } from '../support/sink';
+import { note, type WorkflowInput } from './harness';
+import { useN8n } from './instance';
+import { chain, id16, nodeType, postJson } from './workflows';
 
 const TRIGGER_NAME = 'New Calls';
 const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
@@ -26,39 +26,24 @@ const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' }
 const POLL_CRON = '*/10 * * * * *';
 
 /** The CRM stand-in: POST /sink {call_uuid, mode} → counted per call, editor runs ($execution.mode 'test') apart; `failing` → 500 to active runs. */
-class Sink {
+class CallSink extends Sink {
 	readonly writes = new Map<string, number>();
 	readonly manualWrites = new Map<string, number>();
 	failing = false;
 	refused = 0;
-	private server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (c) => (body += c));
-		req.on('end', () => {
-			const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
-			if (this.failing && mode !== 'test') {
-				this.refused++;
-				res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"CRM unavailable"}');
-				return;
-			}
-			const counts = mode === 'test' ? this.manualWrites : this.writes;
-			counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-			res.writeHead(200, { 'content-type': 'application/json' }).end('{"written":true}');
-		});
-	});
-	url = '';
-	async listen(): Promise<void> {
-		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-	}
-	async close(): Promise<void> {
-		await new Promise((r) => this.server.close(r));
+	protected receive(_path: string, body: string): [number, unknown] {
+		const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
+		if (this.failing && mode !== 'test') {
+			this.refused++;
+			return CRM_UNAVAILABLE;
+		}
+		const counts = mode === 'test' ? this.manualWrites : this.writes;
+		counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+		return [200, { written: true }];
 	}
 }
 
-let n8n: N8nInstance;
-let pbx: FakePbx;
-const sink = new Sink();
+const sink = useSink(new CallSink());
 const timings: string[] = [];
 
 function triggerWorkflow(): WorkflowInput {
@@ -79,22 +64,9 @@ function triggerWorkflow(): WorkflowInput {
 				},
 				credentials: { virtualPbxTrustedAppApi: CRED },
 			},
-			{
-				name: 'Write to CRM',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [220, 0],
-				parameters: {
-					method: 'POST',
-					url: `${sink.url}/sink`,
-					sendBody: true,
-					specifyBody: 'json',
-					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}',
-					options: {},
-				},
-			},
+			postJson('Write to CRM', `${sink.url}/sink`, '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}', [220, 0]),
 		],
-		connections: { [TRIGGER_NAME]: { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] } },
+		connections: chain(TRIGGER_NAME, 'Write to CRM'),
 	};
 }
 
@@ -134,31 +106,28 @@ async function publicationSettled(want: string): Promise<void> {
 	}, 60_000);
 }
 
-beforeAll(async () => {
-	const started = Date.now();
-	await sink.listen();
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	pbx = await startFakePbx({
+const pbx = useFakePbx(
+	{
 		publicApps: [],
 		trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'call trigger test' }],
 		callCount: 10,
 		statsDelayMs: 0,
 		listAtHangup: true,
-	});
-	await n8n.importCredentials([
+	},
+	{ fresh: false },
+);
+const n8n = useN8n({
+	credentials: () => [
 		{ ...CRED, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
-	]);
-	await n8n.importWorkflow(triggerWorkflow());
-	await n8n.startServer();
-	timings.push(`set-up (pack, install, imports, server): ${Date.now() - started} ms`);
-}, 600_000);
+	],
+	workflows: () => [triggerWorkflow()],
+	server: true,
+	timings,
+	timeoutMs: 600_000,
+});
 
-afterAll(async () => {
+afterAll(() => {
 	note(`call trigger suite timings:\n  ${timings.join('\n  ')}`);
-	await n8n?.dispose();
-	await pbx?.close();
-	await sink.close();
 });
 
 describe('Virtual PBX Call Trigger in n8n 2.41.1', () => {

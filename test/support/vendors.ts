@@ -48,6 +48,6 @@ export function useVendorFixtures(options: VendorOptions = {}, use: FakeUseOptio
 }
 
 /** A server on another 127.0.0.1 port that answers 200 to anything and logs it: where redirects must not lead. */
-export function useRecorder(): FakeServer {
-	return useFake('the recording server', async () => await startFakeServer(({ res }) => json(res, 200, { recorded: true }), { name: 'recorder' }));
+export function useRecorder(use: FakeUseOptions = {}): FakeServer {
+	return useFake('the recording server', async () => await startFakeServer(({ res }) => json(res, 200, { recorded: true }), { name: 'recorder' }), use);
 }
