@@ -18,7 +18,7 @@ import {
 import { TokenError } from '../../../nodes/shared/errors';
 import { encryptedPkcs8Pem, generateEcKeyPair, generateP384Pem, generateRsaPem } from '../../fakes/keys';
 import { ADMIN_ID, DEVICE_IP, KEY_ID, useB2CopyFixture } from '../../support/b2copy';
-import { failure } from '../../support/failure';
+import { failure, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 
 const keys = generateEcKeyPair();
@@ -35,15 +35,7 @@ function inputs(overrides: Record<string, unknown> = {}) {
 	};
 }
 
-function tokenError(fn: () => unknown): TokenError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(TokenError);
-		return error as TokenError;
-	}
-	throw new Error('expected a TokenError');
-}
+const tokenError = (fn: () => unknown): TokenError => thrownBy(TokenError, fn);
 
 describe('private key input', () => {
 	it.each([

@@ -23,26 +23,11 @@ import {
 	useCrmComFixture,
 	type CrmComFixture,
 } from '../../support/crmcom';
+import { failureOf, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 
-function tokenError(fn: () => unknown): TokenError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(TokenError);
-		return error as TokenError;
-	}
-	throw new Error('expected a TokenError');
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TokenError> {
-	const error = await promise.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(error).toBeInstanceOf(TokenError);
-	return error as TokenError;
-}
+const tokenError = (fn: () => unknown): TokenError => thrownBy(TokenError, fn);
+const refusal = async (promise: Promise<unknown>): Promise<TokenError> => await failureOf(TokenError, promise);
 
 const code = (overrides: Record<string, unknown> = {}): ICredentialDataDecryptedObject => ({
 	serverUrl: 'https://acme.crm.com',

@@ -12,7 +12,7 @@ import {
 } from '../../../nodes/VirtualPbx/auth';
 import { json, send, startFakeServer, type FakeServer } from '../../fakes/common';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { failure } from '../../support/failure';
+import { failure, failureOf, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 import { PUBLIC_APP, usePbxFixture } from '../../support/pbx';
 
@@ -29,9 +29,7 @@ function countingHttp() {
 }
 
 async function tokenFailure(credentials: Record<string, unknown>): Promise<TokenError> {
-	const error = await failure<TokenError>(requestTrustedAppToken(credentials as never, testHttpRequest));
-	expect(error).toBeInstanceOf(TokenError);
-	return error;
+	return await failureOf(TokenError, requestTrustedAppToken(credentials as never, testHttpRequest));
 }
 
 describe('host input', () => {
@@ -47,16 +45,10 @@ describe('host input', () => {
 	it.each(['', 'apiproxy.telphin.ru', 'ftp://pbx.example.com', 'https://pbx.example.com/?x=1', 'https://pbx.example.com/#a', 42])(
 		'refuses %o naming "Host URL"',
 		(input) => {
-			let caught: unknown;
-			try {
-				normalizePbxHost(input);
-			} catch (error) {
-				caught = error;
-			}
-			expect(caught).toBeInstanceOf(TokenError);
-			expect((caught as TokenError).field).toBe('Host URL');
-			expect((caught as TokenError).kind).toBe('input');
-			expect((caught as TokenError).message).toContain('"Host URL"');
+			const caught = thrownBy(TokenError, () => normalizePbxHost(input));
+			expect(caught.field).toBe('Host URL');
+			expect(caught.kind).toBe('input');
+			expect(caught.message).toContain('"Host URL"');
 		},
 	);
 });

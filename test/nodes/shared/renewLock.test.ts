@@ -27,26 +27,11 @@ let nodeScopeCalls: Array<[string, number | undefined]>;
 
 /** n8n's dedup helpers of an execution, over `db` (or throwing, like a workflow without an id). */
 function helpersOver(ctx: TestContext, broken = false): void {
-	const context = (scope: string) => (scope === 'node' ? `n:${ctx.getNode().id}` : '');
-	Object.assign(ctx.helpers, {
-		checkProcessedAndRecord: async (items: Array<string | number>, scope: string, opts: { mode: string; maxEntries?: number }) => {
-			if (scope === 'node') nodeScopeCalls.push(['record', Number(items[0])]);
-			if (broken) throw new Error('The "workflow.id" value is undefined');
-			if (opts.mode === 'entries') {
-				const had = await db.record(context(scope), items.map(String), opts.maxEntries ?? Number.MAX_SAFE_INTEGER);
-				return { new: items.filter((k) => !had.has(String(k))), processed: items.filter((k) => had.has(String(k))) };
-			}
-			const isNew = await db.latest(context(scope), Number(items[0]));
-			return isNew ? { new: items, processed: [] } : { new: [], processed: items };
-		},
-		removeProcessed: async (items: Array<string | number>, scope: string) => await db.remove(context(scope), items.map(String)),
-		clearAllProcessedItems: async (scope: string) => {
-			if (scope === 'node') nodeScopeCalls.push(['clear', undefined]);
-			if (broken) throw new Error('The "workflow.id" value is undefined');
-			await db.clear(context(scope));
-		},
-		getProcessedDataCount: async (scope: string) => db.count(context(scope)),
+	const helpers = db.helpers(ctx.getNode().id, (operation, scope, items) => {
+		if (scope === 'node') nodeScopeCalls.push(operation === 'record' ? ['record', Number(items[0])] : ['clear', undefined]);
+		if (broken) throw new Error('The "workflow.id" value is undefined');
 	});
+	Object.assign(ctx.helpers, helpers);
 }
 
 /** One execution of the workflow node: its own context and client over the shared stores. */
