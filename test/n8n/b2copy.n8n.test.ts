@@ -104,22 +104,22 @@ describe('B2COPY in n8n 2.41.1', () => {
 		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
-	it('access token expired mid-run: exactly one new exchange, never a refresh, no item lost', async () => {
+	it.each<[string, () => void, string, number]>([
+		['access token expired mid-run: exactly one new exchange, never a refresh, no item lost', () => f.fake.expireAccessTokensAfter(400), WF.api1000.id, 1000],
+		[
+			'refresh token revoked: renewal does not need it (one exchange, no refresh)',
+			() => {
+				f.fake.expireAccessTokens();
+				f.fake.revokeRefreshTokens();
+			},
+			WF.api300.id,
+			300,
+		],
+	])('%s', async (_name, before, workflowId, count) => {
 		f.fake.reset();
-		f.fake.expireAccessTokensAfter(400);
-		const result = await n8n.execute(WF.api1000.id);
-		expectAllEchoed(result, 'B2COPY', 1000);
-		expect(f.fake.counters.exchangesOk).toBe(1);
-		expect(f.fake.counters.exchanges).toBe(1);
-		expect(f.fake.counters.refreshes).toBe(0);
-	});
-
-	it('refresh token revoked: renewal does not need it (one exchange, no refresh)', async () => {
-		f.fake.reset();
-		f.fake.expireAccessTokens();
-		f.fake.revokeRefreshTokens();
-		const result = await n8n.execute(WF.api300.id);
-		expectAllEchoed(result, 'B2COPY', 300);
+		before();
+		const result = await n8n.execute(workflowId);
+		expectAllEchoed(result, 'B2COPY', count);
 		expect(f.fake.counters.exchangesOk).toBe(1);
 		expect(f.fake.counters.exchanges).toBe(1);
 		expect(f.fake.counters.refreshes).toBe(0);

@@ -25,6 +25,18 @@ const PASS_CODE = 'pc-writer-7777';
 
 const customFields = (...entries: Array<[string, string]>) => ({ field: entries.map(([name, value]) => ({ name, value })) });
 
+/** Contact → Get over 3 items, only item 1 found, with On Not Found set to `onNotFound`. */
+const notFound = (n: number, onNotFound: string, name: string) =>
+	workflow(id16('crmwwnf', n), name, [
+		...generateItems(3),
+		{
+			name: 'Get',
+			type: CRM,
+			credentials,
+			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound },
+		},
+	]);
+
 const WF = {
 	roundTrip: workflow(id16('crmwwrt', 1), 'CRM.COM create → get → update', [
 		{
@@ -62,24 +74,8 @@ const WF = {
 			},
 		},
 	]),
-	notFoundNothing: workflow(id16('crmwwnf', 1), 'CRM.COM get, not found → nothing', [
-		...generateItems(3),
-		{
-			name: 'Get',
-			type: CRM,
-			credentials,
-			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound: 'nothing' },
-		},
-	]),
-	notFoundInput: workflow(id16('crmwwnf', 2), 'CRM.COM get, not found → input item', [
-		...generateItems(3),
-		{
-			name: 'Get',
-			type: CRM,
-			credentials,
-			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound: 'input' },
-		},
-	]),
+	notFoundNothing: notFound(1, 'nothing', 'CRM.COM get, not found → nothing'),
+	notFoundInput: notFound(2, 'input', 'CRM.COM get, not found → input item'),
 	updateOnce: workflow(id16('crmwwup', 1), 'CRM.COM update CI000003', [
 		{
 			name: 'Update',

@@ -10,10 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { B2COPY_PATHS } from '../../../nodes/B2Copy/auth';
-import { createB2CopyClient } from '../../../nodes/B2Copy/transport';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { lockTiming } from '../../../nodes/shared/renewLock';
-import { useB2CopyFixture } from '../../support/b2copy';
+import { b2copyExecution, useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore, type TestContext } from '../../support/context';
 import { usePbxFixture } from '../../support/pbx';
 import { ProcessedDb } from '../../support/processedStore';
@@ -36,15 +35,7 @@ function helpersOver(ctx: TestContext, broken = false): void {
 
 /** One execution of the workflow node: its own context and client over the shared stores. */
 function execution(options: { broken?: boolean } = {}) {
-	const ctx = createExecuteContext({ store, params: {} });
-	helpersOver(ctx, options.broken);
-	const client = createB2CopyClient(ctx);
-	const echo = async (i: number) =>
-		await client.request<{ query: Record<string, string> }>(
-			{ method: 'GET', url: `${f.fake.url}/api/admin/test/echo`, qs: { i: String(i) }, json: true },
-			{ itemIndex: 0 },
-		);
-	return { client, echo };
+	return b2copyExecution(store, f.fake.url, (ctx) => helpersOver(ctx, options.broken));
 }
 
 async function burst(n: number, options: { broken?: boolean } = {}) {
