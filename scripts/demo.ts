@@ -63,14 +63,14 @@ export const DEMO_CREDENTIALS: Record<string, CredentialRef> = {
 export interface ExampleInfo {
 	file: string;
 	id: string;
-	/** Started by `n8n execute` / "Execute workflow" (false: by the PBX trigger once active). */
+	/** Left inactive by the demo, started by `n8n execute` / "Execute workflow" or once the user activates it (false: the demo activates it; the PBX trigger starts it). */
 	manual: boolean;
 	what: string;
 }
 
 export const EXAMPLES: ExampleInfo[] = [
 	{
-		file: 'pbx-call-sync.json',
+		file: 'pbx-call-sync-schedule.json',
 		id: 'exPbxCallSync001',
 		manual: true,
 		what: 'Every 15 min (or "Execute workflow"): the PBX calls not yet synced, each customer looked up in CRM.COM by phone, the call written to the contact (Contact → Update: udf_date_1 start, udf_string_1 direction, udf_string_2 result, udf_float_1 duration), unknown callers created only if switched on, then marked as synced. Each call is written once, in editor runs too.',
@@ -86,6 +86,12 @@ export const EXAMPLES: ExampleInfo[] = [
 		id: 'exB2copyFee00001',
 		manual: true,
 		what: '"Execute workflow": a CRM withdrawal (account login + request ID) → B2COPY Fee → Process, waiting for SUCCESS (the same request ID never charges twice).',
+	},
+	{
+		file: 'pbx-call-sync.json',
+		id: 'exPbxCallTrig001',
+		manual: true,
+		what: 'Activate it to start: the Virtual PBX Call Trigger polls every minute and starts the workflow with the calls that ended since (inbound and outbound), each customer looked up in CRM.COM by phone and the call written to the contact as in the schedule variant; a call counts as delivered once its execution succeeded. "Execute workflow" runs it on recent calls without moving the sync point.',
 	},
 ];
 

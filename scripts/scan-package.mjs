@@ -29,7 +29,8 @@ function sh(cmd, args, opts = {}) {
 	return r.stdout;
 }
 
-function ensureScanner() {
+/** Installs the scanner into the cache once; returns the path of its scanner.mjs (also used by split-packages.mjs). */
+export function ensureScanner() {
 	const marker = path.join(cache, `.complete-${SCANNER_VERSION}`);
 	const entry = path.join(cache, 'node_modules', '@n8n', 'scan-community-package', 'scanner', 'scanner.mjs');
 	if (fs.existsSync(marker) && fs.existsSync(entry)) {
@@ -58,28 +59,37 @@ function packTarball() {
 	return path.join(dest, info[0].filename);
 }
 
-const entry = ensureScanner();
-const tarball = process.argv[2] ? path.resolve(process.argv[2]) : packTarball();
-const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-pbx-scan-'));
-try {
-	sh('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1']);
-	const scanner = await import(pathToFileURL(entry).href);
-	say(`step 3/3: scanner rule set on the source (${scanner.SOURCE_FILE_PATTERNS.join(', ')}) and on ${path.basename(tarball)}`);
-	const legs = [
-		['source', await scanner.analyzePackage(repo, scanner.SOURCE_FILE_PATTERNS)],
-		['tarball', await scanner.analyzePackage(unpacked, ['**/*.js', 'package.json'])],
-	];
+/** Prints "scanner <leg>: 0 errors" or the scanner's report per leg; returns how many failed. */
+export function printLegs(legs, label = 'scanner') {
 	let failed = 0;
 	for (const [name, result] of legs) {
 		if (result.passed && !result.message) {
-			console.log(`scanner ${name}: 0 errors`);
+			console.log(`${label} ${name}: 0 errors`);
 		} else {
 			failed++;
-			console.log(`scanner ${name}: FAILED — ${result.message ?? 'no files analysed'}`);
+			console.log(`${label} ${name}: FAILED — ${result.message ?? 'no files analysed'}`);
 			if (result.details) console.log(result.details);
 		}
 	}
-	process.exitCode = failed ? 1 : 0;
-} finally {
-	fs.rmSync(unpacked, { recursive: true, force: true });
+	return failed;
 }
+
+async function main() {
+	const entry = ensureScanner();
+	const tarball = process.argv[2] ? path.resolve(process.argv[2]) : packTarball();
+	const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-pbx-scan-'));
+	try {
+		sh('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1']);
+		const scanner = await import(pathToFileURL(entry).href);
+		say(`step 3/3: scanner rule set on the source (${scanner.SOURCE_FILE_PATTERNS.join(', ')}) and on ${path.basename(tarball)}`);
+		const legs = [
+			['source', await scanner.analyzePackage(repo, scanner.SOURCE_FILE_PATTERNS)],
+			['tarball', await scanner.analyzePackage(unpacked, ['**/*.js', 'package.json'])],
+		];
+		process.exitCode = printLegs(legs) ? 1 : 0;
+	} finally {
+		fs.rmSync(unpacked, { recursive: true, force: true });
+	}
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

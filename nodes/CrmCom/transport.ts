@@ -175,8 +175,10 @@ export class CrmComClient extends VendorClient {
 				itemIndex: options.itemIndex,
 			});
 			// CRM.COM answered and refused this request for its own data (an invalid value, no such
-			// record): the item failed, the service did not.
-			if (!refused) markItemRefusal(error);
+			// record): the item failed, the service did not. The same envelope with HTTP 5xx, 408 or
+			// 429 is the service failing: an outage.
+			const status = response.statusCode;
+			if (!refused && status < 500 && status !== 408 && status !== 429) markItemRefusal(error);
 			throw error;
 		}
 		if (!isOk(response) || looksLikeHtml(body)) throw await this.errorFor(response, options);

@@ -214,3 +214,13 @@ export class TokenError extends Error {
 		this.name = 'TokenError';
 	}
 }
+
+/** The TokenError a credential's preAuthentication threw, inside n8n's wrapping, if any. */
+export function findTokenError(error: unknown): TokenError | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+		if (current instanceof TokenError) return current;
+		current = (current as Error & { cause?: unknown }).cause;
+	}
+	return undefined;
+}

@@ -7,6 +7,8 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { Lanes } from './lanes';
+
 export type ItemResult = IDataObject | IDataObject[] | INodeExecutionData[] | undefined;
 
 export interface RunOptions {
@@ -20,11 +22,22 @@ export interface RunOptions {
 	 */
 	recordKey?: (itemIndex: number) => string | undefined;
 	/**
-	 * Under continue-on-fail, errors for which this returns true still stop the run (a vendor
-	 * outage: the run fails, so nothing is reported as done without its write). Other errors
-	 * become the item's error item as usual.
+	 * Errors for which this returns true are an outage of the vendor, not a problem of one item.
+	 * Without continue-on-fail they are thrown as any error. Under continue-on-fail n8n would turn
+	 * a thrown error into the node's input items on its regular output (as if each had worked), so
+	 * instead no further item is sent and this item and every item not sent become error items
+	 * flagged `outage: true` (see OUTAGE_FIELD): steps after the node can tell "not written, the
+	 * vendor is failing" from "refused for its own data".
 	 */
 	stopsRun?: (error: NodeApiError | NodeOperationError) => boolean;
+}
+
+/** Set to true on the error items of a vendor outage under continue-on-fail (RunOptions.stopsRun). */
+export const OUTAGE_FIELD = 'outage';
+
+/** Whether an input item is the error item of a vendor outage (nothing was written for it). */
+export function isOutageItem(item: INodeExecutionData | undefined): boolean {
+	return item?.json?.[OUTAGE_FIELD] === true;
 }
 
 function isExecutionData(value: unknown): value is INodeExecutionData {
@@ -90,8 +103,9 @@ export async function runItems(
 	const errorOutput = ctx.getNode().onError === 'continueErrorOutput';
 	const results: INodeExecutionData[][] = new Array(count);
 	const failures = new Map<number, unknown>();
-	/** Per record: the promise the next item of that record waits for. */
-	const tails = new Map<string, Promise<void>>();
+	let outage: NodeApiError | NodeOperationError | undefined;
+	/** One lane per record: its items one after another, in item order. */
+	const records = new Lanes();
 	let next = 0;
 	let stopped = false;
 
@@ -108,8 +122,12 @@ export async function runItems(
 			results[itemIndex] = toOutputItems(await handle(itemIndex), itemIndex);
 		} catch (error) {
 			const shaped = attachItemIndex(ctx, error, itemIndex);
-			if (continueOnFail && !options.stopsRun?.(shaped)) {
+			const stops = options.stopsRun?.(shaped) === true;
+			if (continueOnFail && !stops) {
 				results[itemIndex] = [errorItem(shaped, itemIndex, errorOutput)];
+			} else if (continueOnFail) {
+				outage ??= shaped;
+				stopped = true;
 			} else {
 				failures.set(itemIndex, shaped);
 				stopped = true;
@@ -128,17 +146,9 @@ export async function runItems(
 			}
 			// Items are taken in index order, so the item this one waits for has a lower index and
 			// is already running (or waiting for an even lower one): no cycle.
-			const before = tails.get(key) ?? Promise.resolve();
-			let done = (): void => {};
-			const mine = new Promise<void>((resolve) => (done = resolve));
-			tails.set(key, mine);
-			await before;
-			try {
+			await records.run(key, async () => {
 				if (!stopped) await run(itemIndex);
-			} finally {
-				done();
-				if (tails.get(key) === mine) tails.delete(key);
-			}
+			});
 		}
 	};
 
@@ -147,6 +157,14 @@ export async function runItems(
 	if (failures.size > 0) {
 		const first = Math.min(...failures.keys());
 		throw failures.get(first);
+	}
+	if (outage) {
+		for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+			if (results[itemIndex] !== undefined) continue;
+			const item = errorItem(outage, itemIndex, errorOutput);
+			item.json[OUTAGE_FIELD] = true;
+			results[itemIndex] = [item];
+		}
 	}
 	return results.flat();
 }

@@ -18,7 +18,8 @@
  */
 import type { IDataObject, IHttpRequestOptions } from 'n8n-workflow';
 
-import type { VendorResponse } from './client';
+import type { VendorResponse } from './clientTypes';
+import { header } from './response';
 
 export const MAX_REDIRECTS = 5;
 
@@ -30,13 +31,6 @@ export const NO_REDIRECTS = {
 
 export function isRedirect(status: number): boolean {
 	return status >= 300 && status < 400 && status !== 304;
-}
-
-function headerValue(headers: Record<string, unknown> | undefined, name: string): string | undefined {
-	for (const [key, value] of Object.entries(headers ?? {})) {
-		if (key.toLowerCase() === name) return Array.isArray(value) ? String(value[0]) : String(value);
-	}
-	return undefined;
 }
 
 /** The absolute URL a request goes to (without its `qs`). */
@@ -65,7 +59,7 @@ export function decideRedirect(
 ): RedirectDecision {
 	const status = response.statusCode;
 	if (!isRedirect(status)) return { kind: 'none' };
-	const location = headerValue(response.headers, 'location');
+	const location = header(response.headers, 'location');
 	const from = requestUrl(request);
 	if (!location || !from) return { kind: 'refuse', reason: 'no-location', status };
 	let next: URL;

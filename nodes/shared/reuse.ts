@@ -22,7 +22,7 @@
 import type { IHttpRequestOptions } from 'n8n-workflow';
 import { deepCopy } from 'n8n-workflow';
 
-import type { VendorResponse } from './client';
+import type { VendorResponse } from './clientTypes';
 
 const REUSABLE_ERROR_STATUSES = new Set([400, 404, 410, 422]);
 

@@ -5,7 +5,7 @@
 import type { IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
 import { sleep } from 'n8n-workflow';
 
-import type { VendorResponse } from './client';
+import type { VendorResponse } from './clientTypes';
 import {
 	TokenError,
 	describeNetworkError,

@@ -670,17 +670,20 @@ describe('data methods', () => {
 			call('POST', CRMCOM_PATHS.contactUpdate, { body: { token, ...body } });
 		const ok = await update({
 			contact_information_identifier: { number: 'CI000111' },
-			email: 'new@example.com',
+			emails_set: [{ action: 'ADD', type: 'BUSINESS', email_address: 'new@example.com' }],
 			last_name: 'Newname',
 		});
 		expect(ok.body.status.code).toBe('OK');
 		const shown = await showContact(token, 'email=new@example.com');
 		expect(shown.body.data).toMatchObject({ number: 'CI000111', last_name: 'Newname' });
+		expect(shown.body.data.emails.map((e: { email_address: string }) => e.email_address)).toEqual([expect.stringMatching(/@example\.com$/), 'new@example.com']);
+		// The generated address is still found: show by email matches any of the contact's e-mails.
+		expect((await showContact(token, `email=${shown.body.data.emails[0].email_address}`)).body.data.number).toBe('CI000111');
 		expect(shown.body.data.name).toMatch(/ Newname$/);
 		expect(
 			(await update({ contact_information_identifier: { number: 'CI000111' }, id: 'x' })).body
 				.status.code,
-		).toBe('INVALID_PARAMETER');
+		).toBe('E_INVALID_PARAMETER');
 		expect(
 			(await update({ contact_information_identifier: 'number=CI000111', notes: 'x' })).body.status
 				.code,
@@ -704,23 +707,39 @@ describe('data methods', () => {
 		const ok = await create({
 			first_name: 'Eleni',
 			last_name: 'Kallis',
-			phone: '+35799000001',
+			phones_set: [{ action: 'ADD', type: 'MOBILE', number: '+35799000001' }],
 			udf_string_1: 'inbound',
 			udf_float_2: 42.5,
 			udf_date_3: '2024-05-31T14:05:00Z',
 		});
 		expect(ok.body.status.code).toBe('OK');
-		expect(ok.body.data).toMatchObject({ number: 'CI003001', type: 'PERSON', name: 'Eleni Kallis', email: null, udf_float_2: 42.5 });
+		expect(ok.body.data).toMatchObject({ number: 'CI003001', type: 'PERSON', name: 'Eleni Kallis', email: null, emails: [], phone: '+35799000001', udf_float_2: 42.5 });
+		expect(ok.body.data.phones).toEqual([{ phone_identifier: expect.any(String), type: 'MOBILE', number: '+35799000001' }]);
 		expect((await showContact(token, 'phone=+35799000001')).body.data).toMatchObject({ number: 'CI003001', udf_string_1: 'inbound' });
 		const company = await create({ type: 'COMPANY', company_name: 'Kestora Ltd' });
 		expect(company.body.data).toMatchObject({ number: 'CI003002', name: 'Kestora Ltd' });
 		const refusals: Array<[Record<string, unknown>, string, RegExp]> = [
-			[{ last_name: 'X', nickname: 'y' }, 'INVALID_PARAMETER', /Unknown or read-only field: nickname/],
+			[{ last_name: 'X', nickname: 'y' }, 'E_INVALID_PARAMETER', /^Unknown parameter: nickname$/],
+			[{ last_name: 'X', phone: '+35799000002' }, 'E_INVALID_PARAMETER', /^Unknown parameter: phone$/],
+			[{ last_name: 'X', email: 'a@example.com' }, 'E_INVALID_PARAMETER', /^Unknown parameter: email$/],
+			[{ last_name: 'X', phones_set: { action: 'ADD' } }, 'INVALID_PARAMETER', /phones_set must be a list/],
+			[{ last_name: 'X', phones_set: ['+35799000002'] }, 'INVALID_PARAMETER', /phones_set\[0\] must be an object/],
+			[{ last_name: 'X', phones_set: [{ type: 'MOBILE', number: '+35799000002' }] }, 'MANDATORY_PARAMETER_MISSING', /phones_set\[0\]\.action is mandatory/],
+			[{ last_name: 'X', phones_set: [{ action: 'APPEND', type: 'MOBILE', number: '+35799000002' }] }, 'INVALID_PARAMETER', /action must be ADD, UPDATE or REMOVE/],
+			[{ last_name: 'X', phones_set: [{ action: 'ADD', number: '+35799000002' }] }, 'MANDATORY_PARAMETER_MISSING', /phones_set\[0\]\.type is mandatory/],
+			[{ last_name: 'X', phones_set: [{ action: 'ADD', type: 'CELL', number: '+35799000002' }] }, 'INVALID_PARAMETER', /type must be one of LANDLINE, MOBILE, FAX, CUSTOM1/],
+			[{ last_name: 'X', phones_set: [{ action: 'ADD', type: 'MOBILE' }] }, 'MANDATORY_PARAMETER_MISSING', /phones_set\[0\]\.number is mandatory/],
+			[{ last_name: 'X', phones_set: [{ action: 'ADD', type: 'MOBILE', number: '12-34' }] }, 'INVALID_PARAMETER', /number is not a valid phone number/],
+			[{ last_name: 'X', phones_set: [{ action: 'ADD', type: 'MOBILE', number: '+35799000002', phone: 'x' }] }, 'E_INVALID_PARAMETER', /Unknown parameter: phones_set\[0\]\.phone$/],
+			[{ last_name: 'X', phones_set: [{ action: 'UPDATE', phone_identifier: 'nope', number: '+35799000002' }] }, 'INVALID_PARAMETER', /names no phone of this contact/],
+			[{ last_name: 'X', phones_set: [{ action: 'REMOVE' }] }, 'MANDATORY_PARAMETER_MISSING', /phone_identifier is mandatory/],
+			[{ last_name: 'X', emails_set: [{ action: 'ADD', type: 'WORK', email_address: 'a@example.com' }] }, 'INVALID_PARAMETER', /type must be one of PERSONAL, BUSINESS/],
+			[{ last_name: 'X', emails_set: [{ action: 'ADD', type: 'PERSONAL', email_address: 'nope' }] }, 'INVALID_PARAMETER', /not a valid email address/],
+			[{ last_name: 'X', emails_set: [{ action: 'ADD', type: 'PERSONAL', email: 'a@example.com' }] }, 'E_INVALID_PARAMETER', /Unknown parameter: emails_set\[0\]\.email$/],
 			[{ last_name: 'X', udf_float_1: '3.5' }, 'INVALID_PARAMETER', /udf_float_1 must be a number/],
 			[{ last_name: 'X', udf_date_1: '2024-02-31' }, 'INVALID_PARAMETER', /udf_date_1 must be a date/],
 			[{ last_name: 'X', udf_string_21: 'a' }, 'INVALID_PARAMETER', /Unknown user-defined field/],
-			[{ last_name: 'X', udf_text_1: 'a' }, 'INVALID_PARAMETER', /Unknown or read-only field/],
-			[{ last_name: 'X', email: 'nope' }, 'INVALID_PARAMETER', /email/],
+			[{ last_name: 'X', udf_text_1: 'a' }, 'E_INVALID_PARAMETER', /Unknown parameter: udf_text_1/],
 			[{ first_name: 'Only' }, 'MANDATORY_PARAMETER_MISSING', /last_name is mandatory/],
 			[{ type: 'COMPANY' }, 'MANDATORY_PARAMETER_MISSING', /company_name is mandatory/],
 			[{ type: 'ROBOT', last_name: 'X' }, 'INVALID_PARAMETER', /type must be PERSON or COMPANY/],
@@ -747,12 +766,60 @@ describe('data methods', () => {
 		const update = (body: Record<string, unknown>) =>
 			call('POST', CRMCOM_PATHS.contactUpdate, { body: { token, contact_information_identifier: { number: 'CI000005' }, ...body } });
 		expect((await update({ notes: 'x', udf_string_2: 'answered', udf_float_1: 3 })).body.status.code).toBe('OK');
-		const cleared = await update({ notes: null, udf_string_2: null, email: null, company_name: 'Acme' });
-		expect(cleared.body.data).toMatchObject({ notes: null, udf_string_2: null, email: null, udf_float_1: 3, company_name: 'Acme' });
+		const email = fake.contacts[4].emails[0];
+		const cleared = await update({ notes: null, udf_string_2: null, emails_set: [{ action: 'REMOVE', email_identifier: email.email_identifier }], company_name: 'Acme' });
+		expect(cleared.body.data).toMatchObject({ notes: null, udf_string_2: null, email: null, emails: [], udf_float_1: 3, company_name: 'Acme' });
+		// Phones: UPDATE by identifier, ADD a second, a number already on the contact refused.
+		const phone = fake.contacts[4].phones[0];
+		const phones = await update({ phones_set: [{ action: 'UPDATE', phone_identifier: phone.phone_identifier, type: 'LANDLINE' }, { action: 'ADD', type: 'MOBILE', number: '+35799000077' }] });
+		expect(phones.body.data.phones).toEqual([{ ...phone, type: 'LANDLINE' }, { phone_identifier: expect.any(String), type: 'MOBILE', number: '+35799000077' }]);
+		expect(phones.body.data.phone).toBe(phone.number);
+		expect((await showContact(token, 'phone=+35799000077')).body.data.number).toBe('CI000005');
+		const twice = await update({ notes: 'y', phones_set: [{ action: 'ADD', type: 'MOBILE', number: '+35799000077' }] });
+		expect([twice.body.status.code, twice.body.status.message]).toEqual(['INVALID_PARAMETER', 'phones_set[0]: the phone number +35799000077 is already on the contact']);
+		expect(fake.contacts[4].notes).toBeNull(); // a refused write changes nothing
 		expect((await update({ last_name: null })).body.status.message).toBe('last_name cannot be null');
 		expect((await update({ udf_float_1: 'x' })).body.status.code).toBe('INVALID_PARAMETER');
-		expect(fake.writesTo('CI000005')).toBe(2);
-		expect(fake.counters).toMatchObject({ contactWrites: 2, contactUpdates: 2 });
+		expect(fake.writesTo('CI000005')).toBe(3);
+		expect(fake.counters).toMatchObject({ contactWrites: 3, contactUpdates: 3 });
+		expect(fake.writeLog.map((w) => [w.seq, w.kind, w.contact])).toEqual([[1, 'update', 'CI000005'], [2, 'update', 'CI000005'], [3, 'update', 'CI000005']]);
+		expect(fake.writeLog[0].body).toEqual({ contact_information_identifier: { number: 'CI000005' }, notes: 'x', udf_string_2: 'answered', udf_float_1: 3 });
+	});
+
+	it('writeDelaysMs: writes sent at once are applied in the order their delays make (the first slowest → applied last); refuseWrite refuses one record only', async () => {
+		await start();
+		const token = await login();
+		const update = (udf: string) =>
+			call('POST', CRMCOM_PATHS.contactUpdate, { body: { token, contact_information_identifier: { number: 'CI000007' }, udf_date_1: udf } });
+		fake.writeDelaysMs = [300, 150, 0];
+		const answers = await Promise.all(['2024-05-01T12:15:00Z', '2024-05-01T12:35:00Z', '2024-05-01T12:55:00Z'].map(update));
+		expect(answers.map((a) => a.body.status.code)).toEqual(['OK', 'OK', 'OK']);
+		expect(fake.writeLog.map((w) => w.body.udf_date_1)).toEqual(['2024-05-01T12:55:00Z', '2024-05-01T12:35:00Z', '2024-05-01T12:15:00Z']);
+		expect(fake.contacts[6].udf_date_1).toBe('2024-05-01T12:15:00Z'); // what parallel writes to one record do
+		expect(fake.writeDelaysMs).toEqual([]);
+		// Sent one after another, the same delays keep the order.
+		fake.writeDelaysMs = [300, 150, 0];
+		fake.clearLog();
+		for (const udf of ['2024-05-02T12:15:00Z', '2024-05-02T12:35:00Z', '2024-05-02T12:55:00Z']) await update(udf);
+		expect(fake.contacts[6].udf_date_1).toBe('2024-05-02T12:55:00Z');
+
+		fake.refuseWrite = (body) => ((body.contact_information_identifier as { number?: string }).number === 'CI000008' ? { code: 'E_INVALID_PARAMETER', message: 'udf_date_1 is locked for this contact' } : undefined);
+		const refused = await call('POST', CRMCOM_PATHS.contactUpdate, { body: { token, contact_information_identifier: { number: 'CI000008' }, udf_date_1: '2024-05-03T00:00:00Z' } });
+		expect([refused.status, refused.body.status.code, refused.body.status.message]).toEqual([200, 'E_INVALID_PARAMETER', 'udf_date_1 is locked for this contact']);
+		expect(fake.contacts[7].udf_date_1).toBeUndefined();
+		expect((await update('2024-05-04T00:00:00Z')).body.status.code).toBe('OK');
+		expect(fake.counters).toMatchObject({ writeRefusals: 1 });
+		fake.refuseWrite = undefined;
+	});
+
+	it('a create with a phone number another contact has is carried out (not documented as unique) and counted', async () => {
+		await start();
+		const token = await login();
+		const number = fake.contacts[0].phone!;
+		const answer = await call('POST', CRMCOM_PATHS.contactCreate, { body: { token, last_name: 'Twin', phones_set: [{ action: 'ADD', type: 'MOBILE', number }] } });
+		expect(answer.body.status.code).toBe('OK');
+		expect(fake.counters.duplicatePhoneCreates).toBe(1);
+		expect(fake.contacts.filter((c) => c.phones.some((p) => p.number === number))).toHaveLength(2);
 	});
 
 	it.each(['envelope', 'http500'] as const)('writeFailure %s: writes refused and not applied; dropAfterWrites applies, then drops', async (mode) => {
@@ -1004,6 +1071,8 @@ describe('control plane', () => {
 			contactUpdates: 0,
 			writesByContact: {},
 			writeFailures: 0,
+			writeRefusals: 0,
+			duplicatePhoneCreates: 0,
 		});
 		expect(fake.requests.length).toBeGreaterThan(0);
 		await control({ action: 'clearLog' });

@@ -189,6 +189,51 @@ export interface CrmComCounters {
 	writesByContact: Record<string, number>;
 	/** Writes refused because `writeFailure` was on. */
 	writeFailures: number;
+	/** Writes refused for their own data by `refuseWrite` (an envelope error on that record only). */
+	writeRefusals: number;
+	/** Creates of a contact with a phone number another contact already has (not refused). */
+	duplicatePhoneCreates: number;
+}
+
+/** A phone of a contact, as CRM.COM's phone objects describe it. */
+export interface CrmComPhone {
+	phone_identifier: string;
+	type: CrmComPhoneType;
+	number: string;
+	area_code?: string;
+	country_identifier?: string;
+	notes?: string;
+}
+
+/** An e-mail address of a contact. */
+export interface CrmComEmail {
+	email_identifier: string;
+	type: CrmComEmailType;
+	email_address: string;
+}
+
+export const CRMCOM_PHONE_TYPES = ['LANDLINE', 'MOBILE', 'FAX', 'CUSTOM1', 'CUSTOM2', 'CUSTOM3', 'CUSTOM4', 'CUSTOM5'] as const;
+export type CrmComPhoneType = (typeof CRMCOM_PHONE_TYPES)[number];
+export const CRMCOM_EMAIL_TYPES = ['PERSONAL', 'BUSINESS'] as const;
+export type CrmComEmailType = (typeof CRMCOM_EMAIL_TYPES)[number];
+
+/** One write carried out (create or update), as the fake applied it, in the order applied. */
+export interface CrmComWrite {
+	/** 1-based, in the order the writes were applied. */
+	seq: number;
+	kind: 'create' | 'update';
+	/** The contact's number (CI…). */
+	contact: string;
+	/** The request body without the token. */
+	body: Record<string, unknown>;
+	at: number;
+}
+
+/** What `refuseWrite` answers for a write it refuses: an HTTP 200 envelope error with this code. */
+export interface CrmComWriteRefusal {
+	code: string;
+	message: string;
+	description?: string;
 }
 
 export interface CrmComContact {
@@ -201,8 +246,12 @@ export interface CrmComContact {
 	company_name?: string | null;
 	name: string;
 	life_cycle_state: 'FINANCIAL';
+	/** The primary e-mail (the first of `emails`); show/list by email match any of `emails`. */
 	email: string | null;
+	/** The primary phone (the first of `phones`); show/list by phone match any of `phones`. */
 	phone: string | null;
+	phones: CrmComPhone[];
+	emails: CrmComEmail[];
 	notes: string | null;
 	/** User-defined fields, present once set. */
 	[udf: `udf_${string}`]: string | number | null | undefined;
@@ -404,7 +453,7 @@ const JOB_STATES = ['PENDING', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED'];
 const CONTACT_FIELDS = ['id', 'number', 'name', 'email', 'phone'] as const;
 const ACCOUNT_FIELDS = ['id', 'number', 'name'] as const;
 const CONTACT_LIST_FILTERS = ['phone', 'email', 'name'] as const;
-const UPDATABLE_CONTACT_FIELDS = ['first_name', 'last_name', 'email', 'phone', 'notes'] as const;
+const UPDATABLE_CONTACT_FIELDS = ['first_name', 'last_name', 'notes'] as const;
 /** Fields contact_information/create and /update take besides the identifier (and udf_*). */
 const WRITABLE_CONTACT_FIELDS = [...UPDATABLE_CONTACT_FIELDS, 'company_name'] as const;
 const UDF_FIELD = /^udf_(string|float|date)_([1-9]\d*)$/;
@@ -440,8 +489,13 @@ export function generateContacts(count: number): CrmComContact[] {
 			life_cycle_state: 'FINANCIAL',
 			email: `${first}.${last.replace(/ /g, '')}.${n}@example.com`.toLowerCase(),
 			phone: `+357${22000000 + n}`,
+			phones: [],
+			emails: [],
 			notes: null,
 		});
+		const contact = contacts[contacts.length - 1];
+		contact.phones.push({ phone_identifier: crmId(`phone:${n}:1`), type: 'MOBILE', number: contact.phone! });
+		contact.emails.push({ email_identifier: crmId(`email:${n}:1`), type: 'PERSONAL', email_address: contact.email! });
 	}
 	return contacts;
 }
@@ -488,6 +542,8 @@ function emptyCounters(): CrmComCounters {
 		contactUpdates: 0,
 		writesByContact: {},
 		writeFailures: 0,
+		writeRefusals: 0,
+		duplicatePhoneCreates: 0,
 	};
 }
 
@@ -514,6 +570,29 @@ export class FakeCrmCom extends FakeServer {
 	private counts: CrmComCounters = emptyCounters();
 	private expireAfter: number | undefined;
 	private dropAfterWrite = 0;
+	private writeDelays: number[] = [];
+	private writesArrived = 0;
+	/** Every write applied since the last `reset()` / `clearLog()`, in the order applied. */
+	readonly writeLog: CrmComWrite[] = [];
+	/**
+	 * Refuses a checked write for its own data (an HTTP 200 envelope error on that record only),
+	 * e.g. a field CRM.COM does not accept for one contact; `undefined` lets it through.
+	 */
+	refuseWrite?: (body: Record<string, unknown>, kind: 'create' | 'update') => CrmComWriteRefusal | undefined;
+
+	/**
+	 * The k-th write to arrive from now on (0-based) waits `ms[k]` before it is applied and answered,
+	 * as a server under load does: writes sent at once are then applied in any order.
+	 */
+	set writeDelaysMs(ms: number[]) {
+		if (!ms.every((n) => Number.isFinite(n) && n >= 0)) throw new Error('writeDelaysMs: each delay must be a number >= 0');
+		this.writeDelays = [...ms];
+		this.writesArrived = 0;
+	}
+
+	get writeDelaysMs(): number[] {
+		return this.writeDelays.slice(this.writesArrived);
+	}
 
 	constructor(options: FakeCrmComOptions) {
 		super(undefined, { name: 'CRM.COM' });
@@ -636,6 +715,12 @@ export class FakeCrmCom extends FakeServer {
 	reset(): void {
 		this.counts = emptyCounters();
 		this.placementLog.length = 0;
+		this.writeLog.length = 0;
+	}
+
+	override clearLog(): void {
+		super.clearLog();
+		this.writeLog.length = 0;
 	}
 
 	/** Every session token issued so far becomes expired. */
@@ -688,7 +773,7 @@ export class FakeCrmCom extends FakeServer {
 			if (method !== route.method) throw this.methodNotAllowed(route.method);
 			const params = this.authorise(request);
 			if (!params) return;
-			route.run(params, request);
+			await route.run(params, request);
 		} catch (error) {
 			if (!(error instanceof Refusal)) throw error;
 			json(res, error.httpStatus, crmEnvelope(null, error.code, error.message, error.description));
@@ -1013,7 +1098,7 @@ export class FakeCrmCom extends FakeServer {
 
 	private route(
 		path: string,
-	): { method: 'GET' | 'POST'; run: (params: Params, request: FakeRequest) => void } | undefined {
+	): { method: 'GET' | 'POST'; run: (params: Params, request: FakeRequest) => void | Promise<void> } | undefined {
 		switch (path) {
 			case CRMCOM_PATHS.contactShow:
 				return { method: 'GET', run: (p, r) => this.contactShow(p, r) };
@@ -1155,7 +1240,7 @@ export class FakeCrmCom extends FakeServer {
 	}
 
 	private findContact(field: string, value: string): CrmComContact | undefined {
-		return this.contacts.find((c) => c[field as (typeof CONTACT_FIELDS)[number]] === value);
+		return this.contacts.find((c) => contactMatches(c, field, value));
 	}
 
 	private contactShow(params: Params, request: FakeRequest): void {
@@ -1183,7 +1268,7 @@ export class FakeCrmCom extends FakeServer {
 		}
 		const { limit, offset } = params.paging(this.settings.pageCap);
 		const matches = filters.length
-			? this.contacts.filter((c) => filters.every(([name, value]) => c[name] === value))
+			? this.contacts.filter((c) => filters.every(([name, value]) => contactMatches(c, name, value)))
 			: this.contacts;
 		this.list(request, params, matches, limit, offset);
 	}
@@ -1198,6 +1283,7 @@ export class FakeCrmCom extends FakeServer {
 		for (const [name, raw] of Object.entries(body)) {
 			if (name === 'token' || name === 'contact_information_identifier') continue;
 			if (!update && name === 'type') continue;
+			if (name === 'phones_set' || name === 'emails_set') continue; // checked by setChanges
 			const udf = UDF_FIELD.exec(name);
 			if (udf) {
 				if (Number(udf[2]) > CRMCOM_UDF_COUNT) throw invalidParameter(`Unknown user-defined field: ${name}`);
@@ -1209,22 +1295,95 @@ export class FakeCrmCom extends FakeServer {
 				changes[name] = raw as string | number | null;
 				continue;
 			}
-			if (!(WRITABLE_CONTACT_FIELDS as readonly string[]).includes(name)) {
-				throw invalidParameter(`Unknown or read-only field: ${name}`);
-			}
+			if (!(WRITABLE_CONTACT_FIELDS as readonly string[]).includes(name)) throw unknownParameter(name);
 			if (raw !== null && typeof raw !== 'string') throw invalidParameter(`${name} must be a string`);
 			if (raw === null && update && (name === 'first_name' || name === 'last_name')) throw invalidParameter(`${name} cannot be null`);
 			changes[name] = raw as string | null;
 		}
-		const email = changes.email;
-		if (typeof email === 'string' && !/^[^@\s]+@[^@\s]+$/.test(email)) {
-			throw invalidParameter('email is not a valid email address');
-		}
-		const phone = changes.phone;
-		if (typeof phone === 'string' && !/^\+?\d{6,15}$/.test(phone)) {
-			throw invalidParameter('phone is not a valid phone number');
-		}
 		return changes;
+	}
+
+	/**
+	 * `phones_set` / `emails_set` of a create or update, checked as CRM.COM's phone_update_parameters
+	 * describe them (action ADD / UPDATE / REMOVE; type and number mandatory on ADD; an identifier
+	 * for UPDATE / REMOVE naming an entry of this contact; no other keys) and applied to a copy of
+	 * the contact's lists, which the caller stores once the whole write is accepted.
+	 */
+	private setChanges(body: Record<string, unknown>, contact: CrmComContact | undefined, ref: string): { phones: CrmComPhone[]; emails: CrmComEmail[] } {
+		const phones = structuredClone(contact?.phones ?? []);
+		const emails = structuredClone(contact?.emails ?? []);
+		const listOf = (name: string): Array<Record<string, unknown>> => {
+			const raw = body[name];
+			if (raw === undefined) return [];
+			if (!Array.isArray(raw)) throw invalidParameter(`${name} must be a list of objects`);
+			return raw.map((entry, i) => {
+				if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalidParameter(`${name}[${i}] must be an object`);
+				return entry as Record<string, unknown>;
+			});
+		};
+		const action = (name: string, i: number, entry: Record<string, unknown>): 'ADD' | 'UPDATE' | 'REMOVE' => {
+			if (entry.action === undefined) throw missingParameter(`${name}[${i}].action`);
+			if (entry.action !== 'ADD' && entry.action !== 'UPDATE' && entry.action !== 'REMOVE') throw invalidParameter(`${name}[${i}].action must be ADD, UPDATE or REMOVE`);
+			return entry.action;
+		};
+		listOf('phones_set').forEach((entry, i) => {
+			const at = `phones_set[${i}]`;
+			for (const key of Object.keys(entry)) if (!PHONE_KEYS.includes(key)) throw unknownParameter(`${at}.${key}`);
+			const act = action('phones_set', i, entry);
+			if (entry.type !== undefined && !(CRMCOM_PHONE_TYPES as readonly unknown[]).includes(entry.type)) throw invalidParameter(`${at}.type must be one of ${CRMCOM_PHONE_TYPES.join(', ')}`);
+			if (entry.number !== undefined && (typeof entry.number !== 'string' || !/^\+?\d{6,15}$/.test(entry.number))) throw invalidParameter(`${at}.number is not a valid phone number`);
+			for (const key of ['area_code', 'country_identifier', 'notes']) if (entry[key] !== undefined && typeof entry[key] !== 'string') throw invalidParameter(`${at}.${key} must be a string`);
+			if (act === 'ADD') {
+				if (entry.phone_identifier !== undefined) throw invalidParameter(`${at}.phone_identifier is not applicable to ADD`);
+				if (entry.type === undefined) throw missingParameter(`${at}.type`);
+				if (entry.number === undefined) throw missingParameter(`${at}.number`);
+				if (phones.some((p) => p.number === entry.number)) throw invalidParameter(`${at}: the phone number ${String(entry.number)} is already on the contact`);
+				const { action: _a, ...phone } = entry;
+				phones.push({ ...(phone as Omit<CrmComPhone, 'phone_identifier'>), phone_identifier: crmId(`phone:${ref}:${phones.length + 1}:${String(entry.number)}`) });
+				return;
+			}
+			if (typeof entry.phone_identifier !== 'string') throw missingParameter(`${at}.phone_identifier`);
+			const k = phones.findIndex((p) => p.phone_identifier === entry.phone_identifier);
+			if (k < 0) throw invalidParameter(`${at}.phone_identifier names no phone of this contact`);
+			if (act === 'REMOVE') phones.splice(k, 1);
+			else Object.assign(phones[k], Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'action')));
+		});
+		listOf('emails_set').forEach((entry, i) => {
+			const at = `emails_set[${i}]`;
+			for (const key of Object.keys(entry)) if (!EMAIL_KEYS.includes(key)) throw unknownParameter(`${at}.${key}`);
+			const act = action('emails_set', i, entry);
+			if (entry.type !== undefined && !(CRMCOM_EMAIL_TYPES as readonly unknown[]).includes(entry.type)) throw invalidParameter(`${at}.type must be one of ${CRMCOM_EMAIL_TYPES.join(', ')}`);
+			if (entry.email_address !== undefined && (typeof entry.email_address !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(entry.email_address))) throw invalidParameter(`${at}.email_address is not a valid email address`);
+			if (act === 'ADD') {
+				if (entry.email_identifier !== undefined) throw invalidParameter(`${at}.email_identifier is not applicable to ADD`);
+				if (entry.type === undefined) throw missingParameter(`${at}.type`);
+				if (entry.email_address === undefined) throw missingParameter(`${at}.email_address`);
+				const address = String(entry.email_address).toLowerCase();
+				if (emails.some((e) => e.email_address.toLowerCase() === address)) throw invalidParameter(`${at}: the e-mail address ${String(entry.email_address)} is already on the contact`);
+				emails.push({ email_identifier: crmId(`email:${ref}:${emails.length + 1}:${address}`), type: entry.type as CrmComEmailType, email_address: String(entry.email_address) });
+				return;
+			}
+			if (typeof entry.email_identifier !== 'string') throw missingParameter(`${at}.email_identifier`);
+			const k = emails.findIndex((e) => e.email_identifier === entry.email_identifier);
+			if (k < 0) throw invalidParameter(`${at}.email_identifier names no e-mail of this contact`);
+			if (act === 'REMOVE') emails.splice(k, 1);
+			else Object.assign(emails[k], Object.fromEntries(Object.entries(entry).filter(([key]) => key !== 'action')));
+		});
+		return { phones, emails };
+	}
+
+	/**
+	 * Before a checked write is applied: wait the delay given for the k-th write (`writeDelaysMs`),
+	 * then let `refuseWrite` refuse it for its own data.
+	 */
+	private async writeArrives(body: Record<string, unknown>, kind: 'create' | 'update'): Promise<void> {
+		const delay = this.writeDelays[this.writesArrived++] ?? 0;
+		if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+		const refusal = this.refuseWrite?.(body, kind);
+		if (refusal) {
+			this.counts.writeRefusals++;
+			throw new Refusal(200, refusal.code, refusal.message, refusal.description ?? refusal.message);
+		}
 	}
 
 	/** After a checked write: refuse it (writeFailure), or count it and answer (or drop). */
@@ -1236,7 +1395,9 @@ export class FakeCrmCom extends FakeServer {
 		throw new Refusal(200, 'SAVE_FAILED', 'The contact information could not be saved', 'Try again later');
 	}
 
-	private wrote(request: FakeRequest, contact: CrmComContact, kind: 'create' | 'update'): void {
+	private wrote(request: FakeRequest, contact: CrmComContact, kind: 'create' | 'update', body: Record<string, unknown>): void {
+		const { token: _token, ...logged } = body;
+		this.writeLog.push({ seq: this.writeLog.length + 1, kind, contact: contact.number, body: structuredClone(logged), at: this.now() });
 		this.counts.contactWrites++;
 		if (kind === 'create') this.counts.contactCreates++;
 		else this.counts.contactUpdates++;
@@ -1249,14 +1410,19 @@ export class FakeCrmCom extends FakeServer {
 		this.ok(request, { ...contact });
 	}
 
-	private contactUpdate(params: Params, request: FakeRequest): void {
+	private async contactUpdate(params: Params, request: FakeRequest): Promise<void> {
 		const body = params.body ?? {};
 		const [field, value] = params.bodyIdentifier('contact_information_identifier', CONTACT_FIELDS);
 		const changes = this.writeChanges(body, true);
+		if (!this.findContact(field, value)) throw notFound('Contact information');
+		await this.writeArrives(body, 'update');
+		// Looked up again after the wait: what the write applies to is the contact as it is now.
 		const contact = this.findContact(field, value);
 		if (!contact) throw notFound('Contact information');
+		const sets = this.setChanges(body, contact, contact.number);
 		this.writeGate();
 		for (const [name, change] of Object.entries(changes)) (contact as unknown as Record<string, unknown>)[name] = change;
+		applySets(contact, sets, body);
 		contact.name = contactName(contact);
 		for (const account of this.accounts) {
 			if (account.contact_information?.id === contact.id) {
@@ -1267,10 +1433,10 @@ export class FakeCrmCom extends FakeServer {
 				};
 			}
 		}
-		this.wrote(request, contact, 'update');
+		this.wrote(request, contact, 'update', body);
 	}
 
-	private contactCreate(params: Params, request: FakeRequest): void {
+	private async contactCreate(params: Params, request: FakeRequest): Promise<void> {
 		const body = params.body ?? {};
 		if (body.contact_information_identifier !== undefined) {
 			throw invalidParameter('contact_information_identifier is not applicable to create');
@@ -1284,6 +1450,12 @@ export class FakeCrmCom extends FakeServer {
 		if (type === 'COMPANY' && (typeof changes.company_name !== 'string' || changes.company_name === '')) {
 			throw missingParameter('company_name');
 		}
+		const checked = this.setChanges(body, undefined, 'new');
+		if (checked.phones.some((p) => this.findContact('phone', p.number))) {
+			// Not refused: CRM.COM does not document phone numbers as unique. Counted, so tests can see a duplicate.
+			this.counts.duplicatePhoneCreates++;
+		}
+		await this.writeArrives(body, 'create');
 		this.writeGate();
 		const n = this.contacts.length + 1;
 		const contact: CrmComContact = {
@@ -1296,12 +1468,15 @@ export class FakeCrmCom extends FakeServer {
 			life_cycle_state: 'FINANCIAL',
 			email: null,
 			phone: null,
+			phones: [],
+			emails: [],
 			notes: null,
 		};
 		for (const [name, change] of Object.entries(changes)) (contact as unknown as Record<string, unknown>)[name] = change;
+		applySets(contact, this.setChanges(body, undefined, `CI${pad(n)}`), body);
 		contact.name = contactName(contact);
 		this.contacts.push(contact);
-		this.wrote(request, contact, 'create');
+		this.wrote(request, contact, 'create', body);
 	}
 
 	private findAccount(field: string, value: string): CrmComAccount | undefined {
@@ -1485,6 +1660,31 @@ const notFound = (entity: string): Refusal =>
 	);
 const invalidParameter = (message: string): Refusal =>
 	new Refusal(200, 'INVALID_PARAMETER', message);
+/** A parameter the Web API does not know (e.g. a top-level `phone`): CRM.COM's E_INVALID_PARAMETER. */
+const unknownParameter = (name: string): Refusal =>
+	new Refusal(200, 'E_INVALID_PARAMETER', `Unknown parameter: ${name}`, `${name} is not a parameter of this Web API method`);
+
+const PHONE_KEYS = ['action', 'phone_identifier', 'type', 'number', 'area_code', 'country_identifier', 'notes'];
+const EMAIL_KEYS = ['action', 'email_identifier', 'type', 'email_address'];
+
+/** Show / list by `phone` or `email` match any of the contact's phones or e-mails. */
+function contactMatches(contact: CrmComContact, field: string, value: string): boolean {
+	if (field === 'phone') return contact.phone === value || contact.phones.some((p) => p.number === value);
+	if (field === 'email') return contact.email === value || contact.emails.some((e) => e.email_address === value);
+	return (contact as unknown as Record<string, unknown>)[field] === value;
+}
+
+/** Stores checked phone / e-mail lists on a contact; `phone` / `email` follow the first entries. */
+function applySets(contact: CrmComContact, sets: { phones: CrmComPhone[]; emails: CrmComEmail[] }, body: Record<string, unknown>): void {
+	if (body.phones_set !== undefined) {
+		contact.phones = sets.phones;
+		contact.phone = sets.phones[0]?.number ?? null;
+	}
+	if (body.emails_set !== undefined) {
+		contact.emails = sets.emails;
+		contact.email = sets.emails[0]?.email_address ?? null;
+	}
+}
 const missingParameter = (name: string): Refusal =>
 	new Refusal(200, 'MANDATORY_PARAMETER_MISSING', `${name} is mandatory`);
 

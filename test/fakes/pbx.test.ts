@@ -642,6 +642,51 @@ describe('call history', () => {
 		expect(missing.body).toEqual({ message: 'Not found' });
 	});
 
+	it('addCallsAt: direction, parties and result as given; listAtHangup lists a call once it ended; listInProgress from its start, without hangup time, with the duration so far', async () => {
+		await start({ callCount: 0 });
+		const { access } = await login();
+		const t0 = Date.now() - 3_600_000;
+		const [inbound, outbound, missed] = fake.addCallsAt([
+			{ startMs: t0, durationSec: 600, flow: 'in', from: '+74950000001', result: 'answered' },
+			{ startMs: t0 + 60_000, durationSec: 120, flow: 'out', to: '+74950000002', result: 'answered' },
+			{ startMs: t0 + 120_000, durationSec: 20, flow: 'in', from: 'anonymous', result: 'noanswer' },
+		]);
+		expect(inbound).toMatchObject({ flow: 'in', from_username: '+74950000001', result: 'answered', duration: 600, hangup_cause: 'NORMAL_CLEARING' });
+		expect(inbound.cdr).toHaveLength(1);
+		expect(outbound).toMatchObject({ flow: 'out', to_username: '+74950000002', result: 'answered', did_number: null });
+		expect(outbound.from_username).not.toMatch(/^\+/); // an extension
+		expect(missed).toMatchObject({ from_username: 'anonymous', result: 'noanswer', answer_time_gmt: null, bridged_duration: 0, cdr: [], hangup_cause: 'NO_ANSWER' });
+		const list = async () =>
+			(await call('GET', `${API}/client/@me/call_history/`, { token: access, query: { ...ALL_TIME, per_page: 50, order: 'asc' } })).body.call_history as any[];
+		expect((await list()).map((c) => c.call_uuid)).toEqual([inbound.call_uuid, outbound.call_uuid, missed.call_uuid]);
+
+		// The clock at t0 + 150 s: the inbound call talks, the outbound one too, the missed one ended.
+		offsetMs = t0 + 150_000 - Date.now();
+		fake.listing.listAtHangup = true;
+		expect((await list()).map((c) => c.call_uuid)).toEqual([missed.call_uuid]);
+		fake.listing.listAtHangup = false;
+		fake.listing.listInProgress = true;
+		const shown = await list();
+		expect(shown.map((c) => c.call_uuid)).toEqual([inbound.call_uuid, outbound.call_uuid, missed.call_uuid]);
+		expect(shown[0]).toMatchObject({ end_time_gmt: null, result: null, hangup_cause: null, cdr: [], answer_time_gmt: inbound.answer_time_gmt });
+		expect(shown[0].duration).toBeGreaterThanOrEqual(149);
+		expect(shown[0].duration).toBeLessThan(600);
+		expect(shown[2]).toEqual(missed);
+		const one = await call('GET', `${API}/client/@me/call_history/${inbound.call_uuid}`, { token: access });
+		expect(one.body).toMatchObject({ end_time_gmt: null, cdr: [] });
+		const records = await call('GET', `${API}/client/@me/record/`, { token: access, query: { ...ALL_TIME, per_page: 50 } });
+		expect(records.body.map((r: any) => r.call_uuid)).not.toContain(inbound.call_uuid);
+		fake.listing.inProgressResult = 'in_progress';
+		expect((await list())[0].result).toBe('in_progress');
+		// Not yet started: not listed, not found.
+		offsetMs = t0 + 30_000 - Date.now();
+		expect((await list()).map((c) => c.call_uuid)).toEqual([inbound.call_uuid]);
+		expect((await call('GET', `${API}/client/@me/call_history/${missed.call_uuid}`, { token: access })).status).toBe(404);
+		// Once ended, the call is shown as it finished.
+		offsetMs = t0 + 700_000 - Date.now();
+		expect(await list()).toEqual([inbound, outbound, missed]);
+	});
+
 	it('addCalls(n) appends newer calls for incremental sync', async () => {
 		await start({ callCount: 50 });
 		const { access } = await login();

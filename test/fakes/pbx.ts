@@ -59,6 +59,13 @@ export type PbxGrantType = 'authorization_code' | 'refresh_token' | 'client_cred
 export type PbxExtensionType = 'phone' | 'queue' | 'ivr' | 'fax';
 export type PbxFlow = 'in' | 'out' | 'internal';
 export type PbxResult = 'answered' | 'noanswer' | 'busy' | 'cancel' | 'failed';
+const HANGUP_CAUSES: Record<PbxResult, string> = {
+	answered: 'NORMAL_CLEARING',
+	noanswer: 'NO_ANSWER',
+	busy: 'USER_BUSY',
+	cancel: 'ORIGINATOR_CANCEL',
+	failed: 'NO_ROUTE_DESTINATION',
+};
 
 export interface PbxPublicApp {
 	clientId: string;
@@ -125,6 +132,29 @@ export interface PbxCall {
 	hangup_cause: string;
 	/** One leg with a recording for answered calls, empty otherwise. */
 	cdr: PbxCdr[];
+}
+
+/**
+ * A call as call history shows it while it is still in progress (listing.listInProgress): no
+ * hangup time, the duration so far, no final result (`inProgressResult`), no hangup cause, no
+ * recording yet.
+ */
+export type PbxCallInProgress = Omit<PbxCall, 'end_time_gmt' | 'result' | 'hangup_cause'> & {
+	end_time_gmt: null;
+	result: string | null;
+	hangup_cause: null;
+};
+
+/** What addCallsAt takes: a start, a length, and optionally who called whom and how it ended. */
+export interface PbxCallSpec {
+	startMs: number;
+	durationSec: number;
+	flow?: PbxFlow;
+	/** The caller (for an inbound call, the external party). */
+	from?: string;
+	/** The called party (for an outbound call, the external party). */
+	to?: string;
+	result?: PbxResult;
 }
 
 export interface PbxSubscription {
@@ -204,6 +234,14 @@ export interface FakePbxOptions {
 	now?: () => number;
 	/** Call history lists a call only once it has ended (end time ≤ the clock). Default false. */
 	listAtHangup?: boolean;
+	/**
+	 * Call history lists a call from its start (start ≤ the clock), while in progress as a
+	 * PbxCallInProgress. Default false (every call is listed as ended, whatever the clock says).
+	 * `listAtHangup` takes precedence.
+	 */
+	listInProgress?: boolean;
+	/** The `result` of a call in progress (default null; e.g. 'in_progress'). */
+	inProgressResult?: string | null;
 	/** Serve at most this many calls per call-history page, whatever per_page asked (silently). */
 	perPageCap?: number;
 	/** Refuse (400) a call-history per_page above this. Default PBX_MAX_PER_PAGE. */
@@ -440,7 +478,15 @@ export class FakePbx extends FakeServer {
 
 	private readonly now: () => number;
 	/** Call-history listing options (see FakePbxOptions); may be changed between runs. */
-	readonly listing: { listAtHangup: boolean; perPageCap?: number; maxPerPage: number; beforeListPage?: (listRequest: number) => void; requests: number };
+	readonly listing: {
+		listAtHangup: boolean;
+		listInProgress: boolean;
+		inProgressResult: string | null;
+		perPageCap?: number;
+		maxPerPage: number;
+		beforeListPage?: (listRequest: number) => void;
+		requests: number;
+	};
 	private readonly seed: string;
 	private readonly signingKey = randomBytes(32);
 	private readonly apps = new Map<string, AppRecord>();
@@ -467,6 +513,8 @@ export class FakePbx extends FakeServer {
 		this.now = options.now ?? Date.now;
 		this.listing = {
 			listAtHangup: options.listAtHangup ?? false,
+			listInProgress: options.listInProgress ?? false,
+			inProgressResult: options.inProgressResult ?? null,
 			perPageCap: options.perPageCap,
 			maxPerPage: options.maxPerPage ?? PBX_MAX_PER_PAGE,
 			beforeListPage: options.beforeListPage,
@@ -679,14 +727,16 @@ export class FakePbx extends FakeServer {
 	}
 
 	/**
-	 * Add calls at given start times lasting given seconds (answered ones get a recording leg);
-	 * with `listAtHangup` they appear in call history only once they ended. Returns them.
+	 * Add calls at given start times lasting given seconds (answered ones get a recording leg),
+	 * optionally with a direction, parties and result; with `listAtHangup` they appear in call
+	 * history only once they ended, with `listInProgress` from their start. Returns them, ended.
 	 */
-	addCallsAt(specs: Array<{ startMs: number; durationSec: number }>): PbxCall[] {
+	addCallsAt(specs: PbxCallSpec[]): PbxCall[] {
 		const added: PbxCall[] = [];
 		for (const spec of specs) {
 			const stored = this.makeCall(this.calls.length + 1_000_000, Math.floor(spec.startMs / 1000) * 1000, Infinity);
 			const { call } = stored;
+			this.shape(stored, spec);
 			const endMs = stored.startMs + Math.max(0, Math.round(spec.durationSec)) * 1000;
 			call.end_time_gmt = formatPbxDatetime(endMs);
 			call.duration = Math.round((endMs - stored.startMs) / 1000);
@@ -704,6 +754,57 @@ export class FakePbx extends FakeServer {
 			added.push(structuredClone(call));
 		}
 		return added;
+	}
+
+	/** Applies a spec's direction, parties and result to a generated call (before its times are set). */
+	private shape(stored: StoredCall, spec: PbxCallSpec): void {
+		const { call } = stored;
+		if (spec.flow !== undefined && spec.flow !== call.flow) {
+			const ext = this.extensionList.find((e) => e.id === call.extension_id)!;
+			const external = call.flow === 'in' ? call.from_username : call.flow === 'out' ? call.to_username : `+7495${String(stored.seq % 10_000_000).padStart(7, '0')}`;
+			call.flow = spec.flow;
+			call.from_username = spec.flow === 'in' ? external : ext.name;
+			const colleague = this.extensionList.find((e) => e.type === 'phone' && e.id !== ext.id) ?? ext;
+			call.to_username = spec.flow === 'out' ? external : spec.flow === 'in' ? ext.name : colleague.name;
+			call.did_number = spec.flow === 'in' ? `+7495${String(1_000_000 + (this.user.client_id % 9_000_000)).padStart(7, '0')}` : null;
+		}
+		if (spec.from !== undefined) call.from_username = spec.from;
+		if (spec.to !== undefined) call.to_username = spec.to;
+		if (spec.result !== undefined && spec.result !== call.result) {
+			call.result = spec.result;
+			call.hangup_cause = HANGUP_CAUSES[spec.result];
+			if (spec.result === 'answered') {
+				call.answer_time_gmt = call.start_time_gmt;
+				call.cdr = [{ record_uuid: uuidFrom(hash(this.seed, 'record-uuid', stored.seq)), extension_id: call.extension_id, start_time_gmt: call.start_time_gmt, end_time_gmt: call.end_time_gmt, duration: 0 }];
+			} else {
+				call.answer_time_gmt = null;
+				call.bridged_duration = 0;
+				call.cdr = [];
+			}
+		}
+	}
+
+	/**
+	 * A call as call history shows it at `nowMs`: undefined while not yet listed (listAtHangup:
+	 * until it ended; listInProgress: until it started), in progress while listInProgress and not
+	 * ended, else as stored.
+	 */
+	private shown(stored: StoredCall, nowMs: number): PbxCall | PbxCallInProgress | undefined {
+		const endMs = parsePbxDatetime(stored.call.end_time_gmt)!;
+		if (this.listing.listAtHangup) return endMs <= nowMs ? stored.call : undefined;
+		if (!this.listing.listInProgress || endMs <= nowMs) return stored.call;
+		if (stored.startMs > nowMs) return undefined;
+		const answerMs = stored.call.answer_time_gmt === null ? undefined : parsePbxDatetime(stored.call.answer_time_gmt)!;
+		return {
+			...stored.call,
+			answer_time_gmt: answerMs !== undefined && answerMs <= nowMs ? stored.call.answer_time_gmt : null,
+			end_time_gmt: null,
+			duration: Math.floor((nowMs - stored.startMs) / 1000),
+			bridged_duration: answerMs !== undefined && answerMs <= nowMs ? Math.floor((nowMs - answerMs) / 1000) : 0,
+			result: this.listing.inProgressResult,
+			hangup_cause: null,
+			cdr: [],
+		};
 	}
 
 	/** Deterministic pseudo-random MP3-ish bytes of a recording (20–60 KB). */
@@ -851,13 +952,7 @@ export class FakePbx extends FakeServer {
 						: r < 0.97
 							? 'cancel'
 							: 'failed';
-		const cause = {
-			answered: 'NORMAL_CLEARING',
-			noanswer: 'NO_ANSWER',
-			busy: 'USER_BUSY',
-			cancel: 'ORIGINATOR_CANCEL',
-			failed: 'NO_ROUTE_DESTINATION',
-		}[result];
+		const cause = HANGUP_CAUSES[result];
 		const ringSec = 2 + Math.floor(rand() * 25);
 		const talkSec = result === 'answered' ? 5 + Math.floor(rand() * 900) : 0;
 		let answerMs = result === 'answered' ? startMs + ringSec * 1000 : null;
@@ -1206,8 +1301,9 @@ export class FakePbx extends FakeServer {
 					GET: (m) =>
 						this.stats(m[1], () => {
 							const stored = this.callsByUuid.get(decodeURIComponent(m[2]));
-							if (!stored) throw new ApiRefusal(404, 'Not found');
-							json(res, 200, stored.call);
+							const call = stored && this.shown(stored, this.now());
+							if (!call) throw new ApiRefusal(404, 'Not found');
+							json(res, 200, call);
 						}),
 				},
 			},
@@ -1486,7 +1582,6 @@ export class FakePbx extends FakeServer {
 		const nowMs = this.now();
 		const matching = this.sortedCalls(q.order).filter(
 			(s) =>
-				(!this.listing.listAtHangup || parsePbxDatetime(s.call.end_time_gmt)! <= nowMs) &&
 				s.startMs >= q.startMs &&
 				s.startMs <= q.endMs &&
 				(flow === undefined || s.call.flow === flow) &&
@@ -1494,22 +1589,26 @@ export class FakePbx extends FakeServer {
 				(to === undefined || s.call.to_username === to) &&
 				(from === undefined || s.call.from_username === from),
 		);
+		const listed = this.listing.listAtHangup || this.listing.listInProgress
+			? matching.flatMap((s) => this.shown(s, nowMs) ?? [])
+			: matching.map((s) => s.call);
 		const served = Math.min(q.perPage, this.listing.perPageCap ?? q.perPage);
-		const slice = matching.slice((q.page - 1) * served, q.page * served);
+		const slice = listed.slice((q.page - 1) * served, q.page * served);
 		json(request.res, 200, {
 			page: q.page,
 			per_page: q.perPage,
 			order: q.order,
-			call_history: slice.map((s) => s.call),
+			call_history: slice,
 		});
 	}
 
 	private listRecords(request: FakeRequest): void {
 		const q = this.statsQuery(request.query);
+		const nowMs = this.now();
 		const records = this.sortedCalls(q.order)
 			.filter((s) => s.startMs >= q.startMs && s.startMs <= q.endMs)
 			.flatMap((s) =>
-				s.call.cdr.map((c) => ({
+				(this.shown(s, nowMs)?.cdr ?? []).map((c) => ({
 					call_uuid: s.call.call_uuid,
 					record_uuid: c.record_uuid,
 				})),

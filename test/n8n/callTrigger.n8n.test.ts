@@ -12,115 +12,33 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { DEMO_SECRETS } from '../../scripts/demo';
 import type { PbxCall } from '../fakes/pbx';
-import { useFakePbx } from '../support/pbx';
-import { CRM_UNAVAILABLE, Sink, useSink } from '../support/sink';
-import { note, type WorkflowInput } from './harness';
+import {
+	activateAndWait,
+	CallSink,
+	callTriggerWorkflow,
+	emittedBy,
+	executionsOf,
+	pbxCredential,
+	startCallTriggerPbx,
+	TRIGGER_NAME,
+	waitUntil,
+} from '../support/callTrigger';
+import { useFake } from '../support/lifecycle';
+import { useSink } from '../support/sink';
+import { note } from './harness';
 import { useN8n } from './instance';
-import { chain, id16, nodeType, postJson } from './workflows';
+import { id16 } from './workflows';
 
-const TRIGGER_NAME = 'New Calls';
 const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
 const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' };
-const POLL_CRON = '*/10 * * * * *';
-
-/** The CRM stand-in: POST /sink {call_uuid, mode} → counted per call, editor runs ($execution.mode 'test') apart; `failing` → 500 to active runs. */
-class CallSink extends Sink {
-	readonly writes = new Map<string, number>();
-	readonly manualWrites = new Map<string, number>();
-	failing = false;
-	refused = 0;
-	protected receive(_path: string, body: string): [number, unknown] {
-		const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
-		if (this.failing && mode !== 'test') {
-			this.refused++;
-			return CRM_UNAVAILABLE;
-		}
-		const counts = mode === 'test' ? this.manualWrites : this.writes;
-		counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-		return [200, { written: true }];
-	}
-}
 
 const sink = useSink(new CallSink());
+const pbx = useFake('the fake PBX', async () => await startCallTriggerPbx('call trigger test'), { fresh: false });
 const timings: string[] = [];
-
-function triggerWorkflow(): WorkflowInput {
-	return {
-		id: WF.id,
-		name: WF.name,
-		nodes: [
-			{
-				name: TRIGGER_NAME,
-				type: nodeType('virtualPbxCallTrigger'),
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {
-					authentication: 'trustedApp',
-					event: 'newCall',
-					pollTimes: { item: [{ mode: 'custom', cronExpression: POLL_CRON }] },
-					options: { simplify: true },
-				},
-				credentials: { virtualPbxTrustedAppApi: CRED },
-			},
-			postJson('Write to CRM', `${sink.url}/sink`, '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}', [220, 0]),
-		],
-		connections: chain(TRIGGER_NAME, 'Write to CRM'),
-	};
-}
-
-interface Execution {
-	id: string;
-	status: string;
-	mode: string;
-	data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json: Record<string, unknown> }>> } }>> } };
-}
-
-async function executions(): Promise<Execution[]> {
-	const res = await n8n.apiRequest<{ data: Execution[] }>('GET', `/executions?workflowId=${WF.id}&includeData=true&limit=250`);
-	expect(res.status, res.text).toBe(200);
-	return [...res.body.data].sort((a, b) => Number(a.id) - Number(b.id));
-}
-
-const emittedBy = (e: Execution): string[] => (e.data?.resultData?.runData?.[TRIGGER_NAME]?.[0]?.data?.main?.[0] ?? []).map((i) => String(i.json.call_uuid));
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
-	const started = Date.now();
-	for (;;) {
-		const got = await check();
-		if (got !== undefined && got !== false) {
-			timings.push(`${what}: ${Date.now() - started} ms`);
-			return got;
-		}
-		if (Date.now() - started > timeoutMs) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-		await new Promise((r) => setTimeout(r, 500));
-	}
-}
-
-async function publicationSettled(want: string): Promise<void> {
-	await waitFor(`publication ${want}`, async () => {
-		const res = await n8n.rest<{ data: { status: string } }>('GET', `/rest/workflows/${WF.id}/publication-status`);
-		expect(res.status, res.text).toBe(200);
-		return res.body.data.status === want ? true : undefined;
-	}, 60_000);
-}
-
-const pbx = useFakePbx(
-	{
-		publicApps: [],
-		trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'call trigger test' }],
-		callCount: 10,
-		statsDelayMs: 0,
-		listAtHangup: true,
-	},
-	{ fresh: false },
-);
 const n8n = useN8n({
-	credentials: () => [
-		{ ...CRED, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
-	],
-	workflows: () => [triggerWorkflow()],
+	credentials: () => [pbxCredential(CRED, pbx)],
+	workflows: () => [callTriggerWorkflow(WF, CRED, sink.url)],
 	server: true,
 	timings,
 	timeoutMs: 600_000,
@@ -130,13 +48,12 @@ afterAll(() => {
 	note(`call trigger suite timings:\n  ${timings.join('\n  ')}`);
 });
 
+const executions = async () => await executionsOf(n8n, WF.id);
+const waitFor = async <T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs?: number) => await waitUntil(timings, what, check, timeoutMs);
+
 describe('Virtual PBX Call Trigger in n8n 2.41.1', () => {
 	it('active, polled every 10 s: each ended call reaches the sink once, late-listed and long calls included; a failed execution\'s calls come again; manual run changes nothing', async () => {
-		const got = await n8n.rest<{ data: { versionId: string } }>('GET', `/rest/workflows/${WF.id}`);
-		expect(got.status, got.text).toBe(200);
-		const activated = await n8n.rest('POST', `/rest/workflows/${WF.id}/activate`, { versionId: got.body.data.versionId });
-		expect(activated.status, activated.text).toBe(200);
-		await publicationSettled('published');
+		await activateAndWait(n8n, timings, WF.id);
 
 		// The first poll: sets the starting point. The fake's 10 calls ended before it: none is new.
 		await waitFor('first poll', () => (pbx.listing.requests > 0 ? true : undefined), 30_000);

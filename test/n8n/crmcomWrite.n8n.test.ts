@@ -120,7 +120,8 @@ describe('CRM.COM writes in n8n 2.41.1', () => {
 
 		const [create] = writesTo(CRMCOM_PATHS.contactCreate);
 		const [update] = writesTo(CRMCOM_PATHS.contactUpdate);
-		expect(sentFields(create)).toEqual(['first_name', 'last_name', 'phone', 'token', 'udf_date_1', 'udf_string_1']);
+		expect(sentFields(create)).toEqual(['first_name', 'last_name', 'phones_set', 'token', 'udf_date_1', 'udf_string_1']);
+		expect(JSON.parse(create.rawBody).phones_set).toEqual([{ action: 'ADD', type: 'MOBILE', number: '+35799000001' }]);
 		expect(sentFields(update)).toEqual(['contact_information_identifier', 'notes', 'token', 'udf_float_1', 'udf_string_1']);
 		expect(JSON.parse(update.rawBody)).toMatchObject({ contact_information_identifier: { id: created.json.id }, udf_float_1: 42.5, udf_string_1: null });
 		for (const r of [create, update]) {

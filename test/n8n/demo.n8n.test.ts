@@ -132,7 +132,7 @@ describe('npm run demo', () => {
 		for (const e of EXAMPLES) expect(stdout).toContain(e.what);
 	});
 
-	it('logs in through n8n\'s REST API and finds the three example workflows and the four credentials', async () => {
+	it('logs in through n8n\'s REST API and finds the four example workflows and the four credentials', async () => {
 		const login = await call('POST', '/rest/login', { emailOrLdapLoginId: ready.login.email, password: ready.login.password });
 		expect(login.status, login.text).toBe(200);
 		expect(session.cookie).toMatch(/^n8n-auth=/);
@@ -166,6 +166,13 @@ describe('npm run demo', () => {
 		expect(synced.ok, JSON.stringify(synced.error)).toBe(true);
 		expect(synced.nodes['Mark as Synced']?.items.length ?? 0).toBeGreaterThan(10);
 		expect(synced.nodes['Write Call to Contact']?.items.length ?? 0).toBeGreaterThan(0);
+
+		// The trigger example (left inactive): run by hand, its trigger gives recent calls, which go through the CRM steps.
+		const byTrigger = EXAMPLES.find((e) => e.file === 'pbx-call-sync.json')!;
+		const polled = await executeInUserFolder(ready.userFolder, byTrigger.id, { port: ready.port });
+		expect(polled.ok, JSON.stringify(polled.error)).toBe(true);
+		expect(polled.nodes['New Call']?.items.length ?? 0).toBeGreaterThan(0);
+		expect(polled.nodes['Find Contact by Phone']?.items.length ?? 0).toBeGreaterThan(0);
 
 		const charged = await executeInUserFolder(ready.userFolder, fee!.id, { port: ready.port });
 		expect(charged.ok, JSON.stringify(charged.error)).toBe(true);

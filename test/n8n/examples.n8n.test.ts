@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('examples/ (static)', () => {
-	it('are the three documented workflows, with this package\'s and n8n\'s base nodes only, wired by name', () => {
+	it('are the four documented workflows, with this package\'s and n8n\'s base nodes only, wired by name', () => {
 		expect(fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.json')).sort()).toEqual(EXAMPLES.map((e) => e.file).sort());
 		for (const example of EXAMPLES) {
 			const raw = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, example.file), 'utf8'));
@@ -67,7 +67,7 @@ describe('examples/ (static)', () => {
 			const names = new Set<string>(raw.nodes.map((n: { name: string }) => n.name));
 			expect(names.size).toBe(raw.nodes.length);
 			for (const node of raw.nodes) {
-				expect(node.type).toMatch(/^(n8n-nodes-base\.(manualTrigger|scheduleTrigger|set|if|stickyNote)|n8n-nodes-crm-pbx\.(virtualPbx|virtualPbxTrigger|crmCom|b2Copy))$/);
+				expect(node.type).toMatch(/^(n8n-nodes-base\.(manualTrigger|scheduleTrigger|set|if|stickyNote)|n8n-nodes-crm-pbx\.(virtualPbx|virtualPbxTrigger|virtualPbxCallTrigger|crmCom|b2Copy))$/);
 				for (const [type, ref] of Object.entries<CredentialRef>(node.credentials ?? {})) expect(ref).toEqual(DEMO_CREDENTIALS[type]);
 			}
 			for (const [from, conn] of Object.entries<{ main: Array<Array<{ node: string }>> }>(raw.connections)) {
@@ -88,7 +88,12 @@ describe('examples/ in n8n 2.41.1', () => {
 	/** The customer of each call that has a CRM.COM contact: customer number → contact. */
 	function contactOf(call: PbxCall): CrmComContact | undefined {
 		const number = customerNumber(call);
-		return fakes.crmcom.contacts.find((c) => c.phone === number);
+		return fakes.crmcom.contacts.find((c) => c.phone === number || c.phones.some((p) => p.number === number));
+	}
+
+	/** Contacts that hold `number` (a caller must end with exactly one). */
+	function contactsWith(number: string): CrmComContact[] {
+		return fakes.crmcom.contacts.filter((c) => c.phone === number || c.phones.some((p) => p.number === number));
 	}
 
 	function marked(result: ExecutionResult): string[] {
@@ -151,8 +156,8 @@ describe('examples/ in n8n 2.41.1', () => {
 		expect(fakes.crmcom.counters.contactWrites).toBe(afterSecond.contactWrites);
 	});
 
-	it('pbx-call-sync with "Create Unknown Callers?" switched to true: every external call written once (update or create); 7 new calls → exactly 7 more writes; then none', async () => {
-		const wf = loadExample('pbx-call-sync.json', REFS);
+	it('pbx-call-sync with "Create Unknown Callers?" switched to true: each unknown caller created once (documented phone objects), every caller\'s contact ends at its newest call; 7 new calls → exactly 7 more writes; then none', async () => {
+		const wf = loadExample('pbx-call-sync-schedule.json', REFS);
 		wf.id = SYNC_CREATE;
 		wf.name = `${wf.name} (creating unknown callers)`;
 		const gate = wf.nodes.find((n) => n.name === 'Create Unknown Callers?')!;
@@ -162,20 +167,36 @@ describe('examples/ in n8n 2.41.1', () => {
 		await n8n.importWorkflow([wf]);
 
 		const before = fakes.crmcom.counters;
+		const writesBefore = fakes.crmcom.writeLog.length;
+		const knownBefore = new Set(fakes.pbx.allCalls().filter((c) => c.flow !== 'internal').map(customerNumber).filter((n) => contactsWith(n).length > 0));
 		const first = await n8n.execute(SYNC_CREATE);
 		const calls = items(first, 'Get New Calls').map((c) => c.json as unknown as PbxCall);
 		expect(calls.length).toBeGreaterThan(20);
-		const created = items(first, 'Create Contact');
-		expect(created.length).toBeGreaterThan(0);
+		const unknownNumbers = new Set(calls.map(customerNumber).filter((n) => !knownBefore.has(n)));
+		const createdItems = items(first, 'Create Contact').filter((i) => i.json.created === true);
+		expect(createdItems.length).toBeGreaterThan(0);
 		const after = fakes.crmcom.counters;
-		expect(after.contactWrites - before.contactWrites).toBe(calls.length);
-		expect(after.contactCreates - before.contactCreates).toBe(created.length);
-		expect(after.contactUpdates - before.contactUpdates).toBe(calls.length - created.length);
+		// One create per unknown number, however many calls it made; never a contact twice.
+		expect(after.contactCreates - before.contactCreates).toBe(createdItems.length);
+		expect(createdItems.length).toBe(unknownNumbers.size);
+		expect(after.duplicatePhoneCreates - before.duplicatePhoneCreates).toBe(0);
+		const creates = fakes.crmcom.writeLog.slice(writesBefore).filter((w) => w.kind === 'create');
+		for (const w of creates) {
+			expect(w.body).not.toHaveProperty('phone');
+			expect(w.body.phones_set).toEqual([{ action: 'ADD', type: 'MOBILE', number: expect.stringMatching(/^\+\d+$/) }]);
+		}
 		expect(marked(first)).toEqual(calls.map((c) => c.call_uuid).sort());
-		// Each unknown caller is now a contact with its number and the call's fields.
-		for (const c of calls) expect(contactOf(c), customerNumber(c)).toBeDefined();
-		const newContact = fakes.crmcom.contacts.find((c) => c.number === created[0]!.json.number)!;
+		// Every caller has exactly one contact, holding its newest call (the first workflow wrote the
+		// same calls to the known contacts before: Only If Newer left those as they were).
+		const newest = new Map<string, PbxCall>();
+		for (const c of calls) if ((newest.get(customerNumber(c))?.start_time_gmt ?? '') <= c.start_time_gmt) newest.set(customerNumber(c), c);
+		for (const [number, call] of newest) {
+			expect(contactsWith(number), number).toHaveLength(1);
+			expect(contactsWith(number)[0]!.udf_date_1, number).toBe(`${call.start_time_gmt.replace(' ', 'T')}Z`);
+		}
+		const newContact = fakes.crmcom.contacts.find((c) => c.number === createdItems[0]!.json.number)!;
 		expect(newContact.last_name).toBe(`Caller ${newContact.phone}`);
+		expect(newContact.phones).toEqual([expect.objectContaining({ type: 'MOBILE', number: newContact.phone })]);
 		expect(typeof newContact.udf_float_1).toBe('number');
 
 		const added = fakes.pbx.addCalls(7, { external: true });

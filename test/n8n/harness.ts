@@ -2,6 +2,8 @@
  * Real-n8n test harness: packs a community package, installs it into a throwaway n8n 2.41.1 user
  * folder the way the community panel does, and drives n8n headless through its CLI
  * (import/execute/export) and, when needed, a running `n8n start` (REST + public API).
+ * N8N_VERSION=x.y.z runs another n8n (scripts/ensure-n8n.sh caches each version; `npm run
+ * test:n8n:newest` uses the registry's newest on a selection of the tests).
  *
  * Facts this file relies on (measured on n8n 2.41.1, Node 24, this shared 2-core machine):
  * - Every CLI command boots n8n: 2.6–4.4 s each (`import:*`, `export:*`, `execute`); the first
@@ -48,7 +50,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const N8N_VERSION = '2.41.1';
+/** The n8n the suites are written against; N8N_VERSION (exact, e.g. 2.41.3) picks another one. */
+export const DEFAULT_N8N_VERSION = '2.41.1';
+export const N8N_VERSION = n8nVersionFromEnv(process.env.N8N_VERSION);
 export const NODE24_VERSION = '24.21.0';
 /** The fixed key every harness instance uses (credentials in its DB are encrypted with it). */
 export const HARNESS_ENCRYPTION_KEY = 'n8n-nodes-crm-pbx-harness-encryption-key';
@@ -61,6 +65,13 @@ export const OWNER = {
 
 // ---------------------------------------------------------------------------------------------
 // small utilities
+
+/** An exact n8n version (x.y.z) from the environment; unset or empty → DEFAULT_N8N_VERSION. */
+export function n8nVersionFromEnv(value: string | undefined): string {
+	if (value === undefined || value === '') return DEFAULT_N8N_VERSION;
+	if (!/^\d+\.\d+\.\d+$/.test(value)) throw new Error(`N8N_VERSION must be an exact version like 2.41.1 (is "${value}")`);
+	return value;
+}
 
 export function note(message: string): void {
 	const t = new Date().toISOString().slice(11, 19);
@@ -250,6 +261,7 @@ export function ensureN8n(): Promise<N8nRuntime> {
 			const started = Date.now();
 			const r = await run('bash', [path.join(REPO_ROOT, 'scripts', 'ensure-n8n.sh')], {
 				cwd: REPO_ROOT,
+				env: { ...process.env, N8N_VERSION },
 				streamStderr: true,
 				timeoutMs: 60 * 60_000,
 			});
@@ -265,6 +277,8 @@ export function ensureN8n(): Promise<N8nRuntime> {
 			for (const f of [runtime.node, runtime.n8n]) {
 				if (!fs.existsSync(f)) throw new Error(`ensure-n8n.sh finished but ${f} is missing`);
 			}
+			const installed = (JSON.parse(fs.readFileSync(path.join(runtime.n8n, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+			if (installed !== N8N_VERSION) throw new Error(`asked for n8n ${N8N_VERSION}, ${runtime.n8n} is n8n ${installed}`);
 			if (Date.now() - started > 5_000) note(`n8n ${N8N_VERSION} ready in ${Date.now() - started} ms`);
 			return runtime;
 		})();

@@ -15,20 +15,24 @@ export abstract class Sink {
 		let body = '';
 		req.on('data', (c) => (body += c));
 		req.on('end', () => {
-			const [status, answer] = this.receive(req.url ?? '/', body);
-			res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+			const send = ([status, answer]: [number, unknown]) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+			const answer = this.receive(req.url ?? '/', body);
+			if (answer instanceof Promise) void answer.then(send);
+			else send(answer);
 		});
 	});
 
-	/** One request (its path and raw body): the status and JSON body to answer with. */
-	protected abstract receive(path: string, body: string): [number, unknown];
+	/** One request (its path and raw body): the status and JSON body to answer with (later, for a slow CRM). */
+	protected abstract receive(path: string, body: string): [number, unknown] | Promise<[number, unknown]>;
 
 	async listen(): Promise<void> {
 		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
 		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
 	}
 
+	/** Stops listening; connections still open (an answer held back) are cut. */
 	async close(): Promise<void> {
+		this.server.closeAllConnections();
 		await new Promise((r) => this.server.close(r));
 	}
 }

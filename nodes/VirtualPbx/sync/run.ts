@@ -22,6 +22,7 @@ import { fetchCall, fetchCallPage } from '../callHistory';
 import { isInProgress } from '../calls';
 import { formatGmt } from '../datetime';
 import type { PbxClient } from '../transport';
+import { isOutageItem } from '../../shared/items';
 import { callsSentAgain, dropFromList, syncedRemovals } from './aside';
 import { HOUR_MS, SETTLE_MS, SyncBusyError, SyncStoreError, acquireLock, claimCalls, claimKey, markSynced, releaseLock, renewLock, type SyncEnv } from './core';
 import { callPages, type PagerState } from './pager';
@@ -198,6 +199,22 @@ export function callUuidOf(ctx: IExecuteFunctions, itemIndex: number): string {
 		});
 	}
 	return text;
+}
+
+/**
+ * Mark as Synced / Mark as Failed never handle a call whose write did not happen because the
+ * vendor was failing (an outage error item of a write step under continue-on-fail, see
+ * shared/items.ts): the run stops instead, nothing is marked, and every call comes again.
+ */
+export function refuseOutageItems(ctx: IExecuteFunctions): void {
+	const items = ctx.getInputData();
+	const itemIndex = items.findIndex((item) => isOutageItem(item));
+	if (itemIndex < 0) return;
+	const said = String(items[itemIndex].json.error ?? '');
+	throw new NodeOperationError(ctx.getNode(), 'A step before this one could not write the call: the service it writes to is failing, so the run stops and the calls come again in the next run', {
+		itemIndex,
+		description: `What that step was told: ${said.slice(0, 300)}. Nothing is marked for these calls; once the service answers again, the next run writes them.`,
+	});
 }
 
 /** Removes this execution's claims of the calls (Mark as Failed: the next run delivers them again). */

@@ -358,8 +358,8 @@ describe('API Request', () => {
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect(error.message).toBe('CRM.COM refused GET contact_information/show: NOT_FOUND: Contact information not found — No contact information matches the specified identifier');
 		expect((error as NodeApiError).httpCode).toBe('200');
-		const invalid = await failure(api('POST', 'contact_information/update', { email: 'not-an-email' }, { jsonBody: { contact_information_identifier: { number: 'CI000001' } } }));
-		expect(invalid.message).toBe('CRM.COM refused POST contact_information/update: INVALID_PARAMETER: email is not a valid email address');
+		const invalid = await failure(api('POST', 'contact_information/update', { notes: 'x' }, { jsonBody: { contact_information_identifier: { number: 'CI000001' }, emails_set: [{ action: 'ADD', type: 'PERSONAL', email_address: 'not-an-email' }] } }));
+		expect(invalid.message).toBe('CRM.COM refused POST contact_information/update: INVALID_PARAMETER: emails_set[0].email_address is not a valid email address');
 		expect(logins()).toBe(0);
 		expect(f.fake.counters.protectedRequests).toBe(2);
 	});

@@ -44,8 +44,8 @@ async function run(params: Params, items: IDataObject[] = [{}], continueOnFail =
 	return output;
 }
 
-async function failure(params: Params, items: IDataObject[] = [{}]): Promise<NodeApiError | NodeOperationError> {
-	const error = await run(params, items).then(
+async function failure(params: Params, items: IDataObject[] = [{}], continueOnFail = false): Promise<NodeApiError | NodeOperationError> {
+	const error = await run(params, items, continueOnFail).then(
 		() => undefined,
 		(e: unknown) => e,
 	);
@@ -98,7 +98,7 @@ describe('Contact → Create', () => {
 		expect(sent).toEqual({
 			first_name: 'Eleni',
 			last_name: 'Kallis',
-			email: 'eleni.kallis@example.com',
+			emails_set: [{ action: 'ADD', type: 'PERSONAL', email_address: 'eleni.kallis@example.com' }],
 			udf_string_1: 'inbound',
 			udf_float_2: 42.5,
 			udf_date_3: '2024-05-31T14:05:00Z',
@@ -148,8 +148,9 @@ describe('Contact → Update', () => {
 		await run(update({ notes: 'x', ...custom(['udf_string_5', 'keep me?']) }));
 		await run(update({ clearFields: 'notes, udf_string_5', email: 'new.address@example.com' }));
 		const sent = bodyOf(writes()[1]);
-		expect(sent).toMatchObject({ notes: null, udf_string_5: null, email: 'new.address@example.com' });
-		expect(f.fake.contacts[6]).toMatchObject({ notes: null, udf_string_5: null, email: 'new.address@example.com' });
+		expect(sent).toMatchObject({ notes: null, udf_string_5: null, emails_set: [{ action: 'ADD', type: 'PERSONAL', email_address: 'new.address@example.com' }] });
+		expect(f.fake.contacts[6]).toMatchObject({ notes: null, udf_string_5: null });
+		expect(f.fake.contacts[6].emails.map((e) => e.email_address)).toContain('new.address@example.com');
 		expect(f.fake.writesTo('CI000007')).toBe(2);
 	});
 
@@ -195,15 +196,31 @@ describe('a write is never sent twice', () => {
 		expect(error.context.itemIndex).toBe(0);
 	});
 
-	it('the same for a create, and under continue-on-fail the other items still run', async () => {
+	it('the same for a create; under continue-on-fail a lost answer is an outage (not a refusal of one record): no further write, the items not known written flagged outage; each write sent once', async () => {
 		f.fake.dropAfterWrites(1);
-		const output = await run((i) => create({ lastName: `Caller ${i}`, phone: `+3579900000${i}` }), [{}, {}], true);
-		expect(f.fake.counters.contactCreates).toBe(2);
-		expect(writes()).toHaveLength(2);
-		const errors = output.filter((o) => o.json.error);
-		expect(errors).toHaveLength(1);
-		expect(String(errors[0].json.description)).toMatch(/not sent again/);
-		expect(output.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		const output = await run((i) => create({ lastName: `Caller ${i}`, phone: `+3579900000${i}` }), [{}, {}, {}], true);
+		expect(writes()).toHaveLength(f.fake.counters.contactCreates); // in flight together (other records), none sent twice
+		const flagged = output.filter((o) => o.json.outage === true);
+		expect(flagged.length).toBeGreaterThanOrEqual(1);
+		expect(output.filter((o) => o.json.outage !== true).every((o) => typeof o.json.number === 'string')).toBe(true);
+		expect(String(flagged[0].json.error)).toMatch(/^Could not reach CRM\.COM for the contact creation/);
+		expect(String(flagged[0].json.description)).toMatch(/not sent again/);
+		expect(output.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
+	});
+
+	it('under continue-on-fail, an HTTP 500 (even with an error envelope) is an outage: its items flagged outage; a refusal with HTTP 200 fails that item only', async () => {
+		f.fake.settings.writeFailure = 'http500';
+		const outage = await run((i) => update({ notes: `n${i}` }, 'number', `CI00002${i}`), [{}, {}], true);
+		expect(outage.map((o) => [o.json.outage, /INTERNAL_ERROR/.test(String(o.json.error))])).toEqual([[true, true], [true, true]]);
+		f.fake.settings.writeFailure = 'off';
+		f.fake.refuseWrite = (body) => ((body.contact_information_identifier as { number: string }).number === 'CI000020' ? { code: 'E_INVALID_PARAMETER', message: 'notes are locked' } : undefined);
+		try {
+			const output = await run((i) => update({ notes: `m${i}` }, 'number', `CI00002${i}`), [{}, {}], true);
+			expect(output.map((o) => [o.json.error === undefined ? o.json.notes : 'error', o.pairedItem])).toEqual([['error', { item: 0 }], ['m1', { item: 1 }]]);
+			expect(String(output[0].json.error)).toContain('notes are locked');
+		} finally {
+			f.fake.refuseWrite = undefined;
+		}
 	});
 
 	it.each(['envelope', 'http500'] as const)('CRM.COM failing the write (%s): one request, its words, nothing written', async (mode) => {

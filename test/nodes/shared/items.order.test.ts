@@ -7,7 +7,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
-import { runItems } from '../../../nodes/shared/items';
+import { isOutageItem, runItems } from '../../../nodes/shared/items';
 
 const node = { id: 'n', name: 'Write', type: 't', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
 
@@ -70,7 +70,7 @@ describe('continue-on-fail for write steps', () => {
 	const outage = () => new NodeApiError(node, { message: 'down' }, { message: 'CRM.COM is unavailable', httpCode: '503' });
 	const stopsRun = (e: unknown) => e instanceof NodeApiError;
 
-	it('a refusal of one item becomes its error item (with the error, for the error output); an outage stops the run', async () => {
+	it('a refusal of one item becomes its error item (with the error, for the error output); an outage sends no further item and flags this one and every unsent one (n8n would pass a thrown error\'s input on as if it had worked)', async () => {
 		const out = await runItems(ctx(3, true, 'continueErrorOutput'), { concurrency: 2, stopsRun }, async (i) => {
 			if (i === 1) throw refusal();
 			return { ok: i };
@@ -78,7 +78,25 @@ describe('continue-on-fail for write steps', () => {
 		expect(out.map((o) => o.json)).toEqual([{ ok: 0 }, { error: 'refused for its data' }, { ok: 2 }]);
 		expect(out[1]!.error).toBeInstanceOf(NodeOperationError);
 		expect(out.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
-		const error = await runItems(ctx(3, true), { concurrency: 1, stopsRun }, async (i) => {
+		const sent: number[] = [];
+		const flagged = await runItems(ctx(4, true, 'continueErrorOutput'), { concurrency: 1, stopsRun }, async (i) => {
+			sent.push(i);
+			if (i === 1) throw outage();
+			if (i === 2) throw refusal();
+			return { ok: i };
+		});
+		expect(sent).toEqual([0, 1]);
+		expect(flagged.map((o) => o.json)).toEqual([
+			{ ok: 0 },
+			{ error: 'CRM.COM is unavailable', description: 'down', httpCode: '503', outage: true },
+			{ error: 'CRM.COM is unavailable', description: 'down', httpCode: '503', outage: true },
+			{ error: 'CRM.COM is unavailable', description: 'down', httpCode: '503', outage: true },
+		]);
+		expect(flagged.slice(1).every((o) => o.error instanceof NodeApiError)).toBe(true);
+		expect(flagged.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
+		expect([isOutageItem(flagged[0]), isOutageItem(flagged[1])]).toEqual([false, true]);
+		// Without continue-on-fail the outage is thrown as any error.
+		const error = await runItems(ctx(3, false), { concurrency: 1, stopsRun }, async (i) => {
 			if (i === 1) throw outage();
 			return { ok: i };
 		}).catch((e: unknown) => e);

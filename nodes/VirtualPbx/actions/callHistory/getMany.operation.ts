@@ -129,7 +129,7 @@ export async function execute(this: IExecuteFunctions, client: PbxClient, itemIn
 		throw new NodeOperationError(this.getNode(), 'The option "Only Calls Since the Last Run" was replaced by "Only Calls Not Yet Synced"', {
 			itemIndex,
 			description:
-				'Turn on "Only Calls Not Yet Synced" in this node and add a "Virtual PBX → Call History → Mark as Synced" step at the end of the workflow (see the example workflow pbx-call-sync.json). The old option lost calls the PBX lists late and repeated calls in manual runs.',
+				'Turn on "Only Calls Not Yet Synced" in this node and add a "Virtual PBX → Call History → Mark as Synced" step at the end of the workflow (see the example workflow pbx-call-sync-schedule.json). The old option lost calls the PBX lists late and repeated calls in manual runs.',
 		});
 	}
 	const simplify = this.getNodeParameter('simplify', itemIndex, false) as boolean;

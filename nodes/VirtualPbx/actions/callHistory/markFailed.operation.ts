@@ -3,7 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
 import { DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT, listIsKept, recordFailures, type FailureOutcome } from '../../sync/aside';
-import { callUuidOf, n8nEnv, removeClaims } from '../../sync/run';
+import { callUuidOf, n8nEnv, refuseOutageItems, removeClaims } from '../../sync/run';
 import type { PbxClient } from '../../transport';
 
 const show = { resource: ['callHistory'], operation: ['markFailed'] };
@@ -48,6 +48,7 @@ const batches = new WeakMap<object, Promise<Map<string, FailureOutcome>>>();
  * delivers it again; at "Max Attempts" it is set aside (see sync/aside.ts).
  */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
+	refuseOutageItems(this);
 	const uuid = callUuidOf(this, itemIndex);
 	const maxAttempts = Math.floor(Number(this.getNodeParameter('maxAttempts', 0, DEFAULT_MAX_ATTEMPTS)));
 	if (!(maxAttempts >= 1 && maxAttempts <= MAX_ATTEMPTS_LIMIT)) {

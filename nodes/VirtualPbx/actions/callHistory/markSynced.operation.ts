@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import type { ItemResult } from '../../../shared/items';
-import { markAllSynced } from '../../sync/run';
+import { markAllSynced, refuseOutageItems } from '../../sync/run';
 import type { PbxClient } from '../../transport';
 
 const show = { resource: ['callHistory'], operation: ['markSynced'] };
@@ -21,6 +21,7 @@ export const description: INodeProperties[] = [
 
 /** Records every item's call as synced in n8n's database (one write for all items). */
 export async function execute(this: IExecuteFunctions, client: PbxClient, itemIndex: number): Promise<ItemResult> {
+	refuseOutageItems(this);
 	return await markAllSynced(this, client, itemIndex);
 }
 
