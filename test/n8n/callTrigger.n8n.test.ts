@@ -15,17 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PbxCall } from '../fakes/pbx';
 import {
 	activateAndWait,
-	CallSink,
 	callTriggerWorkflow,
 	emittedBy,
 	executionsOf,
 	pbxCredential,
-	startCallTriggerPbx,
 	TRIGGER_NAME,
+	useCallTriggerFakes,
 	waitUntil,
 } from '../support/callTrigger';
-import { useFake } from '../support/lifecycle';
-import { useSink } from '../support/sink';
 import { note } from './harness';
 import { useN8n } from './instance';
 import { id16 } from './workflows';
@@ -33,8 +30,7 @@ import { id16 } from './workflows';
 const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
 const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' };
 
-const sink = useSink(new CallSink());
-const pbx = useFake('the fake PBX', async () => await startCallTriggerPbx('call trigger test'), { fresh: false });
+const { sink, pbx } = useCallTriggerFakes('call trigger test');
 const timings: string[] = [];
 const n8n = useN8n({
 	credentials: () => [pbxCredential(CRED, pbx)],

@@ -10,7 +10,8 @@ import { DEMO_SECRETS } from '../../scripts/demo';
 import { startFakePbx, type FakePbx } from '../fakes/pbx';
 import type { CredentialInput, N8nInstance, WorkflowInput } from '../n8n/harness';
 import { chain, nodeType, postJson } from '../n8n/workflows';
-import { CRM_UNAVAILABLE, Sink } from './sink';
+import { useFake } from './lifecycle';
+import { CRM_UNAVAILABLE, Sink, useSink } from './sink';
 
 export const TRIGGER_NAME = 'New Calls';
 /** Every 10 s: a 6-field custom cron. */
@@ -57,6 +58,16 @@ export async function startCallTriggerPbx(appName: string): Promise<FakePbx> {
 		statsDelayMs: 0,
 		listAtHangup: true,
 	});
+}
+
+/**
+ * The sink and that fake PBX for a call-trigger suite: started before its tests (the sink first)
+ * and stopped after them (test/support/lifecycle.ts).
+ */
+export function useCallTriggerFakes(appName: string): { sink: CallSink; pbx: FakePbx } {
+	const sink = useSink(new CallSink());
+	const pbx = useFake('the fake PBX', async () => await startCallTriggerPbx(appName), { fresh: false });
+	return { sink, pbx };
 }
 
 /** A trusted-app credential for that fake. */
