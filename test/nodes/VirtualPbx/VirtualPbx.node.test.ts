@@ -8,7 +8,7 @@ import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedA
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { PBX_MAX_PER_PAGE, PBX_PATHS, PBX_STATS_CONCURRENT_MESSAGE, type PbxCall } from '../../fakes/pbx';
 import { startFakeServer, send } from '../../fakes/common';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { credentialStore, many, runNode, type CredentialStore, type NodeParams } from '../../support/context';
 import { failure } from '../../support/failure';
 import { authorizePublicApp, createTrustedApp, usePbxFixture } from '../../support/pbx';
 
@@ -36,22 +36,18 @@ beforeEach(() => {
 	store = credentialStore(credentialType, f.credentials);
 });
 
-type Params = Record<string, unknown> | ((i: number) => Record<string, unknown>);
-
 async function run(
-	params: Params,
+	params: NodeParams,
 	items: IDataObject[] = [{}],
 	options: { continueOnFail?: boolean; timezone?: string } = {},
 ): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({
+	return await runNode(node, {
 		store,
 		items,
 		continueOnFail: options.continueOnFail,
 		timezone: options.timezone,
 		params: (i) => ({ authentication: 'trustedApp', ...(typeof params === 'function' ? params(i) : params) }),
 	});
-	const [output] = await node.execute.call(ctx);
-	return output;
 }
 
 /** The PBX's `YYYY-MM-DD HH:MM:SS` GMT → ISO 8601 UTC, written out here independently of the node. */
@@ -71,7 +67,6 @@ function withIso(call: PbxCall): IDataObject {
 	} as unknown as IDataObject;
 }
 
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 const getMe = { resource: 'user', operation: 'getMe' };
 const history = (extra: Record<string, unknown> = {}) => ({
 	resource: 'callHistory',
@@ -555,7 +550,7 @@ describe('failures per item', () => {
 describe('secrets never leak', () => {
 	it('no app secret or access token in outputs, error messages or descriptions', async () => {
 		const outputs: unknown[] = [];
-		const collect = async (params: Params, items: IDataObject[] = [{}], continueOnFail = true) => {
+		const collect = async (params: NodeParams, items: IDataObject[] = [{}], continueOnFail = true) => {
 			try {
 				outputs.push(await run(params, items, { continueOnFail }));
 			} catch (error) {

@@ -13,7 +13,7 @@ import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { DISCOVERY_SIZES, collectByOffset, collectByPageNumber, isLastPage } from '../../../nodes/shared/paging';
 import { CRMCOM_GROUPS, CRMCOM_PATHS } from '../../fakes/crmcom';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { createExecuteContext, credentialStore } from '../../support/context';
+import { credentialStore, runNode } from '../../support/context';
 import { useCrmComFixture } from '../../support/crmcom';
 import { usePbxFixture } from '../../support/pbx';
 
@@ -179,18 +179,14 @@ describe('through the nodes, against fakes with a 50-row cap', () => {
 	const crm = useCrmComFixture({ pageCap: 50 }, { fresh: false });
 	const pbx = usePbxFixture({ pageCap: 50, callCount: 230 }, { fresh: false });
 
-	async function crmRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });
-		return (await new CrmCom().execute.call(ctx))[0];
-	}
-	async function pbxRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({
+	const crmRun = async (params: Record<string, unknown>): Promise<INodeExecutionData[]> =>
+		await runNode(new CrmCom(), { store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });
+	const pbxRun = async (params: Record<string, unknown>): Promise<INodeExecutionData[]> =>
+		await runNode(new VirtualPbx(), {
 			store: credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials),
 			params: { authentication: 'trustedApp', ...params },
 			items: [{}],
 		});
-		return (await new VirtualPbx().execute.call(ctx))[0];
-	}
 
 	it('CRM.COM Get Group Members, Return All: all 2,500, unique, in order', async () => {
 		crm.fake.clearLog();

@@ -17,11 +17,9 @@ import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { forbiddenSpeaksOfToken } from '../../../nodes/shared/client';
 import { PBX_PATHS } from '../../fakes/pbx';
 import { useB2CopyFixture } from '../../support/b2copy';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { credentialStore, many, runNode, type CredentialStore } from '../../support/context';
 import { useCrmComFixture } from '../../support/crmcom';
 import { usePbxFixture } from '../../support/pbx';
-
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
 describe('which 403 speaks of the token', () => {
 	it.each([
@@ -44,10 +42,8 @@ describe('Virtual PBX trusted app', () => {
 	const getMe = { authentication: 'trustedApp', resource: 'user', operation: 'getMe' };
 	const grants = () => f.fake.counters.grants.client_credentials.ok;
 
-	async function run(items: IDataObject[], params: Record<string, unknown> = getMe, continueOnFail = false): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params, items, continueOnFail });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[], params: Record<string, unknown> = getMe, continueOnFail = false): Promise<INodeExecutionData[]> =>
+		await runNode(node, { store, params, items, continueOnFail });
 
 	beforeEach(() => {
 		f.fake.settings.deadTokenStatus = 401;
@@ -115,10 +111,7 @@ describe('B2COPY', () => {
 		options: { concurrency: 5 },
 	};
 
-	async function run(items: IDataObject[]): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params: echo, items });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[]): Promise<INodeExecutionData[]> => await runNode(node, { store, params: echo, items });
 
 	beforeEach(() => {
 		f.fake.settings.deadTokenStatus = 401;
@@ -146,10 +139,7 @@ describe('CRM.COM', () => {
 	let store: CredentialStore;
 	const jobs = { resource: 'job', operation: 'getMany', returnAll: false, limit: 2 };
 
-	async function run(items: IDataObject[]): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params: jobs, items });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[]): Promise<INodeExecutionData[]> => await runNode(node, { store, params: jobs, items });
 
 	beforeEach(() => {
 		store = credentialStore(type, f.credentials);

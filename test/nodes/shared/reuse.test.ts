@@ -12,7 +12,7 @@ import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import type { VendorResponse } from '../../../nodes/shared/client';
 import { RequestReuse, reuseKey } from '../../../nodes/shared/reuse';
 import { CRMCOM_PATHS } from '../../fakes/crmcom';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { credentialStore, runNode, type CredentialStore } from '../../support/context';
 import { useCrmComFixture } from '../../support/crmcom';
 
 const node = new CrmCom();
@@ -38,11 +38,8 @@ const lookup = (options: IDataObject = {}) => (i: number) => ({
 	options: { concurrency: 10, ...options },
 });
 
-async function run(params: (i: number) => IDataObject, items: IDataObject[], continueOnFail = false): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({ store, params, items, continueOnFail });
-	const [output] = await node.execute.call(ctx);
-	return output;
-}
+const run = async (params: (i: number) => IDataObject, items: IDataObject[], continueOnFail = false): Promise<INodeExecutionData[]> =>
+	await runNode(node, { store, params, items, continueOnFail });
 
 const lookups = () => f.fake.requestsTo(CRMCOM_PATHS.contactShow, 'GET').length;
 
