@@ -24,6 +24,8 @@ import { NodeConnectionTypes, NodeHelpers, NodeOperationError, toCronExpression 
 import type { RequestContext } from '../shared/client';
 import { callRows } from './actions/rows';
 import { CallPoller, recentCalls, type CallFilters, type CallResult, type Direction, type PollHost } from './callTrigger/poll';
+import { attemptsLimit } from './callTrigger/isolation';
+import { DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT } from './sync/aside';
 import { createPbxClient, type PbxAuthentication, type PbxClient } from './transport';
 import { VirtualPbxTrigger } from './VirtualPbxTrigger.node';
 
@@ -34,7 +36,7 @@ export const DEFAULT_RETRY_MINUTES = 10;
 export const TEST_EVENT_CALLS = 10;
 
 const DELIVERY_RULE =
-	'A call counts as delivered once this trigger emitted it and the execution it started succeeded. The calls of a failed execution come again at a later poll. Only ended calls are emitted, oldest first.';
+	'A call counts as delivered once this trigger emitted it and the execution it started succeeded. The calls of a failed execution come again at a later poll, one per execution; a call that keeps failing while others succeed is set aside after Max Attempts per Call. Only ended calls are emitted, oldest first.';
 
 function client(ctx: ITriggerFunctions): PbxClient {
 	const authentication = ctx.getNodeParameter('authentication', 'trustedApp') as PbxAuthentication;
@@ -165,6 +167,15 @@ export class VirtualPbxCallTrigger implements INodeType {
 							'Each poll reads again this far back before the point the last poll reached: a PBX may list a call only when it ends, and calls can last hours. Set it longer than your longest calls.',
 					},
 					{
+						displayName: 'Max Attempts per Call',
+						name: 'maxAttempts',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: MAX_ATTEMPTS_LIMIT },
+						default: DEFAULT_MAX_ATTEMPTS,
+						description:
+							'The calls of a failed execution come again one per execution. A call whose execution fails this many times while other calls succeed is set aside: it is not emitted again. Its failed executions stay in the execution list, where you can retry them once the record is fixed.',
+					},
+					{
 						displayName: 'Max Calls per Poll',
 						name: 'maxCalls',
 						type: 'number',
@@ -227,6 +238,7 @@ export class VirtualPbxCallTrigger implements INodeType {
 			maxCalls: Math.floor(positive(this, 'Max Calls per Poll', options.maxCalls, DEFAULT_MAX_CALLS)),
 			leaseMs: positive(this, 'Retry After Restart (Minutes)', options.retryMinutes, DEFAULT_RETRY_MINUTES) * 60_000,
 			simplify,
+			maxAttempts: attemptsLimit(options.maxAttempts),
 		});
 		const host: PollHost = {
 			client: client(this),
@@ -236,6 +248,7 @@ export class VirtualPbxCallTrigger implements INodeType {
 			createDeferredPromise: () => this.helpers.createDeferredPromise<IRun>(),
 			returnJsonArray: (rows) => this.helpers.returnJsonArray(rows),
 			debug: (message) => this.logger.debug(message),
+			warn: (message) => this.logger.warn(message),
 		};
 		const onTick = () => {
 			// A fresh client per poll (its token and client id are read again).

@@ -35,9 +35,15 @@ export interface RunOptions {
 /** Set to true on the error items of a vendor outage under continue-on-fail (RunOptions.stopsRun). */
 export const OUTAGE_FIELD = 'outage';
 
-/** Whether an input item is the error item of a vendor outage (nothing was written for it). */
+/**
+ * Whether an input item is the error item of a vendor outage (nothing was written for it). n8n
+ * replaces the json of an item that carries `error` (the error output) with `{ error: message }`,
+ * so the flag is also on the error's context.
+ */
 export function isOutageItem(item: INodeExecutionData | undefined): boolean {
-	return item?.json?.[OUTAGE_FIELD] === true;
+	if (item?.json?.[OUTAGE_FIELD] === true) return true;
+	const context = (item?.error as { context?: IDataObject } | undefined)?.context;
+	return context?.[OUTAGE_FIELD] === true;
 }
 
 function isExecutionData(value: unknown): value is INodeExecutionData {
@@ -159,6 +165,7 @@ export async function runItems(
 		throw failures.get(first);
 	}
 	if (outage) {
+		outage.context[OUTAGE_FIELD] = true;
 		for (let itemIndex = 0; itemIndex < count; itemIndex++) {
 			if (results[itemIndex] !== undefined) continue;
 			const item = errorItem(outage, itemIndex, errorOutput);

@@ -256,7 +256,7 @@ describe('pbx-call-sync-schedule: what CRM.COM holds at the end (n8n 2.41.1)', (
 		s.crm.settings.writeFailure = 'http500';
 		const down = await n8n.execute(s.id);
 		const counts = (r: ExecutionResult) => JSON.stringify(Object.fromEntries(Object.entries(r.nodes).map(([name, node]) => [name, node.items.length])));
-		expect(down.ok, counts(down)).toBe(false);
+		expect(down.ok, `${counts(down)} ${JSON.stringify(items(down, 'Mark as Failed')[0]?.json)}`).toBe(false);
 		expect(items(down, 'Mark as Synced')).toEqual([]);
 		expect(items(down, 'Mark as Failed')).toEqual([]);
 		s.crm.settings.writeFailure = 'off';

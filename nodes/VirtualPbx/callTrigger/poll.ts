@@ -13,7 +13,10 @@
  *   them again;
  * - while an execution runs its calls stay claimed (renewed every poll), so a slow execution never
  *   gets its calls delivered a second time; a claim whose outcome this process never learns (n8n
- *   was restarted meanwhile) expires after one to two "Retry After Restart" periods.
+ *   was restarted meanwhile) expires after one to two "Retry After Restart" periods;
+ * - failure isolation (isolation.ts): the calls of a failed execution are emitted one per
+ *   execution at the next polls; a call that keeps failing alone while other executions of its
+ *   poll succeed is set aside after "Max Attempts per Call" (marked done, listed).
  *
  * The state reaches n8n's database when the trigger emits (see staticStore.ts): done marks made
  * after an emit are saved by the next emit, so a restart in between delivers those calls again.
@@ -31,6 +34,8 @@ import { acquireLock, claimCalls, claimKey, HOUR_MS, markSynced, releaseLock, re
 import { callPages, type PagerState } from '../sync/pager';
 import { windowStart } from '../sync/run';
 import { staticStore, type MemoryLock } from '../sync/staticStore';
+import { DEFAULT_MAX_ATTEMPTS } from '../sync/aside';
+import { claimLimit, countAttempts, listSetAside, noteOutcome, planExecutions, PollOutcome, SUSPECTS_PER_POLL } from './isolation';
 
 export const HINT_FIELD = 'syncFrom';
 export const FLOOR_FIELD = 'syncFloor';
@@ -56,6 +61,10 @@ export interface PollSettings {
 	/** How long a claim lasts when its outcome is never learnt (after a restart): one to two of these. */
 	leaseMs: number;
 	simplify: boolean;
+	/** Max Attempts per Call (default DEFAULT_MAX_ATTEMPTS). */
+	maxAttempts?: number;
+	/** Suspects emitted per poll at most (default SUSPECTS_PER_POLL). */
+	suspectsPerPoll?: number;
 }
 
 /** Answered: the PBX says so, or the call was bridged; missed: every other ended call. */
@@ -101,6 +110,8 @@ export interface PollHost {
 	createDeferredPromise(): DonePromise;
 	returnJsonArray(rows: IDataObject[]): INodeExecutionData[];
 	debug(message: string): void;
+	/** For what the user should know (a call set aside); `debug` when absent. */
+	warn?(message: string): void;
 }
 
 export interface PollReport {
@@ -191,7 +202,8 @@ export class CallPoller {
 				pages,
 				{
 					leaseMs,
-					maxCalls,
+					// Suspects come on top of the batch's Max Calls per Poll (isolation.ts).
+					maxCalls: claimLimit(data, maxCalls),
 					accept: (call) => accepts(call, filters, since),
 					pending: isInProgress,
 					seal: { scope: sealScope(host.nodeId, filters), lookbackMs, from: start },
@@ -208,28 +220,56 @@ export class CallPoller {
 		);
 		if (result.calls.length === 0) return report;
 
-		const uuids = result.calls.map((call) => String(call.call_uuid));
-		for (const uuid of uuids) this.inFlight.set(uuid, [result.slot]);
-		const done = host.createDeferredPromise();
-		const settle = done.promise.then(
-			async (run: IRun | undefined) => await this.settle(env, uuids, succeeded(run)),
-			async () => await this.settle(env, uuids, false),
-		);
-		this.settling.add(settle);
-		void settle.finally(() => this.settling.delete(settle));
-		host.emit([host.returnJsonArray(callRows(result.calls, this.settings.simplify))], done);
+		// Suspects alone, the other calls together; calls beyond either share wait unclaimed.
+		const plan = planExecutions(data, result.calls, maxCalls, this.settings.suspectsPerPoll ?? SUSPECTS_PER_POLL);
+		if (plan.deferred.length > 0) {
+			await env.store.remove(plan.deferred.map((uuid) => claimKey(uuid, result.slot)));
+			host.debug(`Virtual PBX Call Trigger: ${plan.deferred.length} calls wait for a later poll`);
+		}
+		report.emitted = result.calls.length - plan.deferred.length;
+		const outcome = new PollOutcome(plan.executions.length);
+		for (const calls of plan.executions) this.emitExecution(host, env, calls, result.slot, outcome);
 		report.inFlight = this.inFlight.size;
 		return report;
 	}
 
-	/** Success: the calls are delivered. Otherwise their claims go and the next poll delivers them again. */
-	private async settle(env: SyncEnv, uuids: string[], success: boolean): Promise<void> {
+	private emitExecution(host: PollHost, env: SyncEnv, calls: IDataObject[], slot: number, outcome: PollOutcome): void {
+		const uuids = calls.map((call) => String(call.call_uuid));
+		for (const uuid of uuids) this.inFlight.set(uuid, [slot]);
+		const done = host.createDeferredPromise();
+		const settle = done.promise.then(
+			async (run: IRun | undefined) => await this.settle(host, env, uuids, succeeded(run), outcome),
+			async () => await this.settle(host, env, uuids, false, outcome),
+		);
+		this.settling.add(settle);
+		void settle.finally(() => this.settling.delete(settle));
+		host.emit([host.returnJsonArray(callRows(calls, this.settings.simplify))], done);
+	}
+
+	/**
+	 * Success: the calls are delivered. Otherwise their claims go, they become suspects and the
+	 * next poll delivers them again; once the poll's last execution settled, calls that failed
+	 * alone count an attempt if another execution succeeded, and those at Max Attempts are set aside.
+	 */
+	private async settle(host: PollHost, env: SyncEnv, uuids: string[], success: boolean, outcome: PollOutcome): Promise<void> {
 		const slots = [...new Set(uuids.flatMap((uuid) => this.inFlight.get(uuid) ?? []))];
 		for (const uuid of uuids) this.inFlight.delete(uuid);
+		// Suspects before the claims go: a poll that claims them again emits them alone.
+		noteOutcome(host.staticData, uuids, success);
 		if (success) {
 			await markSynced(env, uuids, slots);
 		} else {
 			await env.store.remove(uuids.flatMap((uuid) => slots.map((slot) => claimKey(uuid, slot))));
+		}
+		const due = countAttempts(host.staticData, outcome.settled(uuids, success), this.settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+		if (due.length === 0) return;
+		await markSynced(env, due.map((call) => call.call_uuid));
+		listSetAside(host.staticData, due, new Date(env.now()).toISOString());
+		for (const call of due) {
+			(host.warn ?? host.debug).call(
+				host,
+				`Virtual PBX Call Trigger: call ${call.call_uuid} set aside after ${call.attempts} failed attempts (its executions failed while others succeeded); it is not emitted again. Retry its failed executions in the execution list once the record is fixed.`,
+			);
 		}
 	}
 }

@@ -210,6 +210,8 @@ describe('a write is never sent twice', () => {
 
 	it('under continue-on-fail, an HTTP 500 (even with an error envelope) is an outage: its items flagged outage; a refusal with HTTP 200 fails that item only', async () => {
 		f.fake.settings.writeFailure = 'http500';
+		const newer = await run((i) => update({ customFields: { field: [{ name: 'udf_date_1', value: `2030-01-0${i + 1}T00:00:00Z` }] } }, 'number', `CI00003${i}`, { onlyIfNewer: 'udf_date_1' }), [{}, {}], true);
+		expect(newer.map((o) => o.json.outage)).toEqual([true, true]);
 		const outage = await run((i) => update({ notes: `n${i}` }, 'number', `CI00002${i}`), [{}, {}], true);
 		expect(outage.map((o) => [o.json.outage, /INTERNAL_ERROR/.test(String(o.json.error))])).toEqual([[true, true], [true, true]]);
 		f.fake.settings.writeFailure = 'off';

@@ -6,60 +6,27 @@
  *   some listed late (added with a start in the past), some listed while in progress (no end
  *   time until they ended) → each ended call emitted once, only once ended, with its final
  *   duration; a failed execution (done promise resolved with status error, or rejected) → its calls
- *   come again at the next poll; a slow execution's calls are not emitted again meanwhile;
+ *   come again at the next poll (one per execution); a slow execution's calls are not emitted
+ *   again meanwhile;
  * - the node itself (trigger(), registerCron, emit with a done promise) and its manual mode
  *   ("Fetch Test Event"): recent calls, the state and the next poll's output unchanged.
  */
-import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, ITriggerFunctions } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
-import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { CallPoller, accepts, type DonePromise, type PollHost } from '../../../nodes/VirtualPbx/callTrigger/poll';
-import { createPbxClient } from '../../../nodes/VirtualPbx/transport';
 import { TEST_EVENT_CALLS, VirtualPbxCallTrigger } from '../../../nodes/VirtualPbx/VirtualPbxCallTrigger.node';
 import { parsePbxDatetime, type PbxCall } from '../../fakes/pbx';
-import { createExecuteContext, credentialStore } from '../../support/context';
 import { usePbxFixture } from '../../support/pbx';
+import { deferred, pollHost, run, triggerContext, uuidsOf, type Emitted } from '../../support/pollHost';
 
 const MIN = 60_000;
 const T0 = Math.floor(Date.now() / MIN) * MIN;
 let clock = T0;
 const f = usePbxFixture({ callCount: 20, now: () => clock, tokenLifetimeSec: 24 * 3600 }, { fresh: false });
 
-function deferred(): DonePromise {
-	let resolve!: (value: IRun) => void;
-	let reject!: (error: Error) => void;
-	const promise = new Promise<IRun>((res, rej) => {
-		resolve = res;
-		reject = rej;
-	});
-	return { promise, resolve, reject } as unknown as DonePromise;
-}
-
-const run = (status: IRun['status']): IRun => ({ status, mode: 'trigger', startedAt: new Date(), storedAt: 'db', data: { resultData: { runData: {} } } }) as unknown as IRun;
-
-interface Emitted {
-	items: INodeExecutionData[];
-	done?: DonePromise;
-}
-
-function context(staticData: IDataObject) {
-	const store = credentialStore(new VirtualPbxTrustedAppApi(), f.credentials);
-	return createExecuteContext({ store, params: {}, staticData });
-}
-
-function host(staticData: IDataObject, emitted: Emitted[]): PollHost {
-	const ctx = context(staticData);
-	return {
-		client: createPbxClient(ctx, 'trustedApp', { renewLock: false }),
-		staticData,
-		nodeId: 'call-trigger-1',
-		emit: (data, done) => emitted.push({ items: data[0], done }),
-		createDeferredPromise: deferred,
-		returnJsonArray: (rows) => rows.map((json) => ({ json })),
-		debug: () => {},
-	};
-}
+const context = (staticData: IDataObject) => triggerContext(f, staticData);
+const host = (staticData: IDataObject, emitted: Emitted[]): PollHost => pollHost(f, staticData, emitted);
 
 /**
  * The PBX listing calls while they are in progress: no end time and the duration so far until the
@@ -85,7 +52,6 @@ function listInProgress(): void {
 /** Lets the done promises' handlers (a few store calls) run. */
 const settled = async (): Promise<void> => await new Promise((r) => setTimeout(r, 20));
 
-const uuidsOf = (batch: Emitted | undefined): string[] => (batch?.items ?? []).map((item) => String(item.json.call_uuid));
 
 describe('Virtual PBX Call Trigger: polls', () => {
 	it('emits each ended call once, oldest first: late-listed ones, in-progress ones once ended; failed executions come again', async () => {
@@ -96,13 +62,15 @@ describe('Virtual PBX Call Trigger: polls', () => {
 			{ now: () => clock },
 		);
 		const h = host(staticData, emitted);
-		const poll = async () => {
+		/** Every execution one poll started. */
+		const pollAll = async () => {
 			listInProgress();
 			const before = emitted.length;
 			const report = await poller.poll(h);
-			if (process.env.DEBUG_CALL_TRIGGER) console.log((clock - T0) / MIN, JSON.stringify(report), uuidsOf(emitted[emitted.length - 1]));
-			return emitted.length > before ? emitted[emitted.length - 1] : undefined;
+			if (process.env.DEBUG_CALL_TRIGGER) console.log((clock - T0) / MIN, JSON.stringify(report), emitted.slice(before).map(uuidsOf));
+			return emitted.slice(before);
 		};
+		const poll = async () => (await pollAll()).at(-1);
 		/** Every call emitted by an execution that succeeded, with its emitted row. */
 		const delivered = new Map<string, IDataObject[]>();
 		const succeed = async (batch: Emitted | undefined) => {
@@ -135,28 +103,29 @@ describe('Virtual PBX Call Trigger: polls', () => {
 		batch!.done!.resolve(run('error'));
 		await settled();
 
+		// ...each in an execution of its own (failure isolation, isolation.test.ts).
 		clock = T0 + 15 * MIN;
-		batch = await poll();
-		expect(uuidsOf(batch)).toEqual([late1.call_uuid, short2.call_uuid]);
-		// This time the done promise is rejected (n8n could not run the workflow): again next poll.
-		batch!.done!.reject(new Error('could not start'));
+		let batches = await pollAll();
+		expect(batches.map(uuidsOf)).toEqual([[late1.call_uuid], [short2.call_uuid]]);
+		// This time the done promises are rejected (n8n could not run the workflow): again next poll.
+		for (const b of batches) b.done!.reject(new Error('could not start'));
 		await settled();
 
 		clock = T0 + 20 * MIN;
 		const [short3] = f.fake.addCallsAt([{ startMs: T0 + 16 * MIN, durationSec: 90 }]);
-		batch = await poll();
-		expect(uuidsOf(batch)).toEqual([late1.call_uuid, short2.call_uuid, short3.call_uuid]);
-		// A slow execution: still running at the next poll, whose output must not repeat its calls.
-		const slow = batch;
+		batches = await pollAll();
+		expect(batches.map(uuidsOf)).toEqual([[late1.call_uuid], [short2.call_uuid], [short3.call_uuid]]);
+		// Slow executions: still running at the next poll, whose output must not repeat their calls.
+		const slow = batches;
 		clock = T0 + 25 * MIN;
 		const [short4] = f.fake.addCallsAt([{ startMs: T0 + 22 * MIN, durationSec: 20 }]);
 		batch = await poll();
 		expect(uuidsOf(batch)).toEqual([short4.call_uuid]);
 		await succeed(batch);
-		// ...still running 15 minutes later (a claim slot later): its calls stay claimed.
+		// ...still running 15 minutes later (a claim slot later): their calls stay claimed.
 		clock = T0 + 40 * MIN;
 		expect(await poll()).toBeUndefined();
-		await succeed(slow);
+		for (const b of slow) await succeed(b);
 
 		// The long call ended at T0 + 42 min: emitted at the first poll after, with its final duration.
 		clock = T0 + 45 * MIN;

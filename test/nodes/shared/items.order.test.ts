@@ -95,6 +95,10 @@ describe('continue-on-fail for write steps', () => {
 		expect(flagged.slice(1).every((o) => o.error instanceof NodeApiError)).toBe(true);
 		expect(flagged.map((o) => o.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect([isOutageItem(flagged[0]), isOutageItem(flagged[1])]).toEqual([false, true]);
+		// n8n replaces the json of every item carrying `error` with { error: message }
+		// (WorkflowExecute.normalizeNodeErrors): the flag survives on the error.
+		const normalized = flagged.map((o) => (o.error ? { ...o, json: { error: o.error.message } } : o));
+		expect(normalized.map((o) => isOutageItem(o))).toEqual([false, true, true, true]);
 		// Without continue-on-fail the outage is thrown as any error.
 		const error = await runItems(ctx(3, false), { concurrency: 1, stopsRun }, async (i) => {
 			if (i === 1) throw outage();
