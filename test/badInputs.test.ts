@@ -5,7 +5,7 @@
  * credential in the message or description.
  */
 import type { ICredentialDataDecryptedObject, ICredentialType, IDataObject, INodeType } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../credentials/CrmComApi.credentials';
@@ -14,10 +14,8 @@ import { B2Copy } from '../nodes/B2Copy/B2Copy.node';
 import { CrmCom } from '../nodes/CrmCom/CrmCom.node';
 import { VirtualPbx } from '../nodes/VirtualPbx/VirtualPbx.node';
 import type { FakeServer } from './fakes/common';
-import { b2copyFixture, type B2CopyFixture } from './support/b2copy';
 import { createExecuteContext, credentialStore } from './support/context';
-import { crmcomFixture, type CrmComFixture } from './support/crmcom';
-import { pbxFixture, type PbxFixture } from './support/pbx';
+import { useVendorFixtures } from './support/vendors';
 
 interface Case {
 	/** What is wrong, for the test name. */
@@ -31,19 +29,7 @@ interface Case {
 	says?: RegExp;
 }
 
-let b2: B2CopyFixture;
-let crm: CrmComFixture;
-let pbx: PbxFixture;
-
-beforeAll(async () => {
-	[b2, crm, pbx] = await Promise.all([b2copyFixture(), crmcomFixture(), pbxFixture()]);
-});
-afterAll(async () => {
-	await Promise.all([b2.fake.close(), crm.fake.close(), pbx.fake.close()]);
-});
-beforeEach(() => {
-	for (const fake of [b2.fake, crm.fake, pbx.fake] as FakeServer[]) fake.clearLog();
-});
+const { b2, crm, pbx } = useVendorFixtures();
 
 async function errorOf(
 	node: INodeType,

@@ -1,22 +1,16 @@
 import { importSPKI, jwtVerify } from 'jose';
 import type { IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi, b2copyAuthenticate } from '../../credentials/B2CopyExternalCrmApi.credentials';
 import { B2COPY_PATHS } from '../../nodes/B2Copy/auth';
-import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
+import { useB2CopyFixture } from '../support/b2copy';
 import { testHttpRequest } from '../support/http';
 
 const type = new B2CopyExternalCrmApi();
 
 describe('B2COPY External CRM API credential', () => {
-	let f: B2CopyFixture;
-	beforeAll(async () => {
-		f = await b2copyFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
+	const f = useB2CopyFixture({}, { fresh: false });
 
 	it('has one hidden expirable token property, first among hidden ones, and password-typed secrets', () => {
 		const expirable = type.properties.filter((p) => p.type === 'hidden' && p.typeOptions?.expirable);

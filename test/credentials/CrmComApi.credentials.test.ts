@@ -1,10 +1,10 @@
 import type { ICredentialDataDecryptedObject, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { CrmComApi, TEST_CONTACT_NUMBER, TOKEN_REFUSAL_CODES, crmComAuthenticate } from '../../credentials/CrmComApi.credentials';
 import { crmComFingerprint } from '../../nodes/CrmCom/auth';
 import { CRMCOM_PATHS, decodeJwtPayload } from '../fakes/crmcom';
-import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
+import { useCrmComFixture } from '../support/crmcom';
 import { testHttpRequest } from '../support/http';
 
 const type = new CrmComApi();
@@ -51,18 +51,7 @@ async function credentialTest(credentials: ICredentialDataDecryptedObject): Prom
 }
 
 describe('CRM.COM API credential', () => {
-	let f: CrmComFixture;
-	beforeAll(async () => {
-		f = await crmcomFixture({ tokenLifetimeSec: 3600 });
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
-	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
-		f.fake.clearLog();
-	});
+	const f = useCrmComFixture({ tokenLifetimeSec: 3600 });
 
 	it('has one hidden expirable token property, first among hidden ones, and password-typed secrets', () => {
 		const hidden = type.properties.filter((p) => p.type === 'hidden');

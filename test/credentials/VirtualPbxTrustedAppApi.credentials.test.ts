@@ -1,5 +1,5 @@
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { VirtualPbxOAuth2Api } from '../../credentials/VirtualPbxOAuth2Api.credentials';
 import { VirtualPbxTrustedAppApi, trustedAppAuthenticate } from '../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -8,7 +8,7 @@ import { PBX_PATHS } from '../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../support/context';
 import { failure } from '../support/failure';
 import { testHttpRequest } from '../support/http';
-import { PUBLIC_APP, REDIRECT_URI, pbxFixture, type PbxFixture } from '../support/pbx';
+import { PUBLIC_APP, REDIRECT_URI, usePbxFixture } from '../support/pbx';
 
 const trustedType = new VirtualPbxTrustedAppApi();
 const oauthType = new VirtualPbxOAuth2Api();
@@ -30,18 +30,7 @@ function evaluate(expression: unknown, data: Record<string, unknown>): string {
 	return `${String(value)}${text.slice(end + 2)}`;
 }
 
-let f: PbxFixture;
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 10 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
-beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
-});
+const f = usePbxFixture({ callCount: 10 });
 
 describe('Virtual PBX Trusted App API credential', () => {
 	it('has the inputs, one hidden expirable token (password-typed), and hidden expiry and fingerprint', () => {

@@ -13,6 +13,7 @@ import {
 	publicPemOf,
 } from './keys';
 import type { EcKeyPair } from './keys';
+import { callFake, type Answer, type CallOptions } from '../support/fetch';
 
 const IP = '203.0.113.10';
 let pair: EcKeyPair;
@@ -37,35 +38,8 @@ afterEach(async () => {
 	await fake?.close();
 });
 
-interface Answer {
-	status: number;
-	headers: Headers;
-	body: any;
-	text: string;
-}
-
-async function call(
-	method: string,
-	path: string,
-	options: { body?: unknown; headers?: Record<string, string>; token?: string; raw?: string } = {},
-): Promise<Answer> {
-	const headers: Record<string, string> = { ...options.headers };
-	let body: string | undefined = options.raw;
-	if (options.body !== undefined) {
-		body = JSON.stringify(options.body);
-		headers['content-type'] ??= 'application/json';
-	}
-	if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-	const res = await fetch(`${fake.url}${path}`, { method, headers, body });
-	const text = await res.text();
-	let parsed: unknown;
-	try {
-		parsed = JSON.parse(text);
-	} catch {
-		parsed = undefined;
-	}
-	return { status: res.status, headers: res.headers, body: parsed, text };
-}
+const call = (method: string, path: string, options: Pick<CallOptions, 'body' | 'headers' | 'token' | 'raw'> = {}): Promise<Answer> =>
+	callFake(fake.url, method, path, options);
 
 const sign = (options: B2CopyAssertionOptions = {}, pem = pair.privatePkcs8Pem) =>
 	signB2CopyAssertion(pem, options);
@@ -176,6 +150,12 @@ describe('exchange: refusals', () => {
 	});
 
 	const now = () => Math.floor(Date.now() / 1000);
+	/** Valid claims, without jti. */
+	const claims = () => ({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60 });
+	/** The claims signed with an algorithm the fake refuses (it accepts ES256 only). */
+	const signedWith = async (alg: string, key: Parameters<SignJWT['sign']>[0]) =>
+		await new SignJWT(claims()).setProtectedHeader({ alg, kid: 'key-1' }).sign(key);
+	const UNSUPPORTED = 'Unsupported token algorithm; ES256 is required';
 
 	const cases: Array<[string, () => Promise<string>, number, string, string]> = [
 		[
@@ -192,49 +172,10 @@ describe('exchange: refusals', () => {
 			'malformed_token',
 			'Malformed token',
 		],
-		[
-			'unsupported alg (HS256)',
-			async () =>
-				new SignJWT({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60 })
-					.setProtectedHeader({ alg: 'HS256', kid: 'key-1' })
-					.sign(new Uint8Array(32)),
-			401,
-			'unsupported_alg',
-			'Unsupported token algorithm; ES256 is required',
-		],
-		[
-			'unsupported alg (none)',
-			async () =>
-				new UnsecuredJWT({
-					admin_id: 'admin-1',
-					device_ip: IP,
-					key_id: 'key-1',
-					exp: now() + 60,
-				}).encode(),
-			401,
-			'unsupported_alg',
-			'Unsupported token algorithm; ES256 is required',
-		],
-		[
-			'unsupported alg (RS256 with an RSA key)',
-			async () =>
-				new SignJWT({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60 })
-					.setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
-					.sign(await importPKCS8(generateRsaPem(), 'RS256')),
-			401,
-			'unsupported_alg',
-			'Unsupported token algorithm; ES256 is required',
-		],
-		[
-			'unsupported alg (ES384 with a P-384 key)',
-			async () =>
-				new SignJWT({ admin_id: 'admin-1', device_ip: IP, key_id: 'key-1', exp: now() + 60 })
-					.setProtectedHeader({ alg: 'ES384', kid: 'key-1' })
-					.sign(await importPKCS8(generateP384Pem(), 'ES384')),
-			401,
-			'unsupported_alg',
-			'Unsupported token algorithm; ES256 is required',
-		],
+		['unsupported alg (HS256)', () => signedWith('HS256', new Uint8Array(32)), 401, 'unsupported_alg', UNSUPPORTED],
+		['unsupported alg (none)', async () => new UnsecuredJWT(claims()).encode(), 401, 'unsupported_alg', UNSUPPORTED],
+		['unsupported alg (RS256 with an RSA key)', async () => signedWith('RS256', await importPKCS8(generateRsaPem(), 'RS256')), 401, 'unsupported_alg', UNSUPPORTED],
+		['unsupported alg (ES384 with a P-384 key)', async () => signedWith('ES384', await importPKCS8(generateP384Pem(), 'ES384')), 401, 'unsupported_alg', UNSUPPORTED],
 		['unknown key id', () => sign({ keyId: 'key-9' }), 401, 'unknown_key_id', 'Unknown key id'],
 		[
 			'invalid signature (another key)',
@@ -247,15 +188,7 @@ describe('exchange: refusals', () => {
 			'invalid signature (tampered payload)',
 			async () => {
 				const [h, , s] = (await sign()).split('.');
-				const forged = Buffer.from(
-					JSON.stringify({
-						admin_id: 'admin-1',
-						device_ip: IP,
-						key_id: 'key-1',
-						exp: now() + 60,
-						jti: 'x',
-					}),
-				).toString('base64url');
+				const forged = Buffer.from(JSON.stringify({ ...claims(), jti: 'x' })).toString('base64url');
 				return `${h}.${forged}.${s}`;
 			},
 			401,
@@ -423,20 +356,15 @@ describe('exchange: refusals', () => {
 });
 
 describe('exchange: key id placement', () => {
-	it("keyIdFrom 'header' ignores the claim", async () => {
-		await start({ keyIdFrom: 'header' });
-		const noHeader = await exchange(await sign({ kidHeader: false }));
-		expect(noHeader.status).toBe(400);
-		expect(noHeader.body.message).toBe('Missing required claims: kid header');
-		expect((await exchange(await sign({ keyIdClaim: 'whatever' }))).status).toBe(200);
-	});
-
-	it("keyIdFrom 'claim' ignores the header", async () => {
-		await start({ keyIdFrom: 'claim' });
-		const noClaim = await exchange(await sign({ keyIdClaim: false }));
-		expect(noClaim.status).toBe(400);
-		expect(noClaim.body.message).toBe('Missing required claims: key_id claim');
-		expect((await exchange(await sign({ kidHeader: 'whatever' }))).status).toBe(200);
+	it.each([
+		['header', 'claim', { kidHeader: false }, 'kid header', { keyIdClaim: 'whatever' }],
+		['claim', 'header', { keyIdClaim: false }, 'key_id claim', { kidHeader: 'whatever' }],
+	] as const)("keyIdFrom '%s' ignores the %s", async (keyIdFrom, _ignored, without, missing, otherWrong) => {
+		await start({ keyIdFrom });
+		const answer = await exchange(await sign(without));
+		expect(answer.status).toBe(400);
+		expect(answer.body.message).toBe(`Missing required claims: ${missing}`);
+		expect((await exchange(await sign(otherWrong))).status).toBe(200);
 	});
 
 	it('maxAssertionLifetimeSec is configurable', async () => {

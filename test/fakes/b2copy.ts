@@ -39,13 +39,14 @@ import type { JWTPayload } from 'jose';
 type VerifyKey = Awaited<ReturnType<typeof importSPKI>>;
 import {
 	CONTROL_PREFIX,
+	ExpiryCountdown,
 	FakeServer,
 	isPlainObject,
 	json,
 	parseBearer,
 	readJsonObject,
 } from './common';
-import type { FakeRequest } from './common';
+import type { ControlOutcome, FakeRequest } from './common';
 
 export const B2COPY_PATHS = {
 	exchange: '/api/admin/auth/v2/admin/adminservice/authexternalcrm',
@@ -161,7 +162,7 @@ export class FakeB2Copy extends FakeServer {
 	private readonly fees = new Map<string, FeeRecord>();
 	private readonly feeErrors = new Map<string, string>();
 	private counts: B2CopyCounters = emptyCounters();
-	private expireAfter: number | undefined;
+	private readonly expiry = new ExpiryCountdown('expireAccessTokensAfter', () => this.expireAccessTokens());
 
 	constructor(options: FakeB2CopyOptions) {
 		super(undefined, { name: 'B2COPY' });
@@ -210,7 +211,7 @@ export class FakeB2Copy extends FakeServer {
 	/** Every access token issued so far becomes expired. */
 	expireAccessTokens(): void {
 		for (const record of this.accessTokens.values()) record.forcedExpired = true;
-		this.expireAfter = undefined;
+		this.expiry.cancel();
 	}
 
 	/**
@@ -218,10 +219,7 @@ export class FakeB2Copy extends FakeServer {
 	 * that moment expires (n = 0: now).
 	 */
 	expireAccessTokensAfter(n: number): void {
-		if (!Number.isInteger(n) || n < 0)
-			throw new Error('expireAccessTokensAfter: n must be an integer >= 0');
-		if (n === 0) this.expireAccessTokens();
-		else this.expireAfter = n;
+		this.expiry.start(n);
 	}
 
 	/** Every live refresh token is revoked (401 Invalid refresh token from now on). */
@@ -551,10 +549,7 @@ export class FakeB2Copy extends FakeServer {
 			return refuse('access_token_expired', 'Access token expired');
 		}
 		this.counts.protectedOk++;
-		if (this.expireAfter !== undefined) {
-			this.expireAfter--;
-			if (this.expireAfter <= 0) this.expireAccessTokens();
-		}
+		this.expiry.count();
 		next(record.adminId);
 	}
 
@@ -623,54 +618,32 @@ export class FakeB2Copy extends FakeServer {
 	}
 
 	private handleControl(request: FakeRequest): void {
-		const { res, method, path } = request;
-		if (path === B2COPY_PATHS.state && method === 'GET') {
-			json(res, 200, this.state());
-			return;
-		}
-		if (path !== B2COPY_PATHS.control || method !== 'POST') {
-			json(res, 404, { message: 'Unknown control route' });
-			return;
-		}
-		const body = readJsonObject(request);
-		if (!body.ok) {
-			json(res, 400, { message: 'Control body must be a JSON object' });
-			return;
-		}
-		const b = body.value;
+		this.handleControlRoutes(request, B2COPY_PATHS, () => this.state(), (b) => this.control(b));
+	}
+
+	/** B2COPY's own control actions. */
+	private control(b: Record<string, unknown>): ControlOutcome {
 		switch (b.action) {
 			case 'expireAccessTokens':
 				this.expireAccessTokens();
-				break;
+				return true;
 			case 'expireAccessTokensAfter':
-				if (typeof b.n !== 'number' || !Number.isInteger(b.n) || b.n < 0) {
-					json(res, 400, { message: 'n must be an integer >= 0' });
-					return;
-				}
+				if (typeof b.n !== 'number' || !Number.isInteger(b.n) || b.n < 0) return 'n must be an integer >= 0';
 				this.expireAccessTokensAfter(b.n);
-				break;
+				return true;
 			case 'revokeRefreshTokens':
 				this.revokeRefreshTokens();
-				break;
+				return true;
 			case 'reset':
 				this.reset();
-				break;
+				return true;
 			case 'scriptFeeError':
-				if (typeof b.requestId !== 'string' || typeof b.message !== 'string') {
-					json(res, 400, { message: 'requestId and message must be strings' });
-					return;
-				}
+				if (typeof b.requestId !== 'string' || typeof b.message !== 'string') return 'requestId and message must be strings';
 				this.scriptFeeError(b.requestId, b.message);
-				break;
-			default: {
-				const handled = this.commonControl(b);
-				if (handled !== true) {
-					json(res, 400, { message: handled === false ? 'Unknown action' : handled });
-					return;
-				}
-			}
+				return true;
+			default:
+				return false;
 		}
-		json(res, 200, { ok: true, ...this.state() });
 	}
 }
 

@@ -66,13 +66,93 @@ export interface FaultMatch {
 	every?: number;
 }
 
-interface FaultRule {
+/** A rule that fires on matching requests, as `FaultMatch` says (times, skip, every). */
+export interface MatchRule {
 	match: FaultMatch;
-	fault: Fault;
+	/** Matching requests counted so far. */
 	seen: number;
 	fired: number;
+	/** How many times it fires before it is discarded. */
 	limit: number;
 }
+
+/**
+ * A new rule for `match` (default once; with `every`, unlimited). Throws, naming `what`, when
+ * times, skip or every is not an integer (skip >= 0, the others >= 1).
+ */
+export function matchRule(match: FaultMatch, what: string): MatchRule {
+	for (const key of ['times', 'skip', 'every'] as const) {
+		const value = match[key];
+		if (value !== undefined && (!Number.isInteger(value) || value < (key === 'skip' ? 0 : 1))) {
+			throw new Error(`${what}: ${key} must be an integer >= ${key === 'skip' ? 0 : 1}`);
+		}
+	}
+	const limit = match.times ?? (match.every !== undefined ? Number.POSITIVE_INFINITY : 1);
+	return { match, seen: 0, fired: 0, limit };
+}
+
+/**
+ * One request against the rules, in order: every rule that matches counts it; the first that is
+ * due fires (only one fires). Returns that rule and the rules that can still fire.
+ */
+export function fireFirst<R extends MatchRule>(rules: R[], method: string, path: string): { fired: R | undefined; left: R[] } {
+	let fired: R | undefined;
+	for (const rule of rules) {
+		const { match } = rule;
+		if (match.method !== undefined && match.method.toUpperCase() !== method) continue;
+		if (typeof match.path === 'string' && match.path !== path) continue;
+		if (match.path instanceof RegExp) {
+			match.path.lastIndex = 0;
+			if (!match.path.test(path)) continue;
+		}
+		rule.seen++;
+		if (fired) continue;
+		const n = rule.seen - (match.skip ?? 0);
+		if (n < 1) continue;
+		if (match.every !== undefined && n % match.every !== 0) continue;
+		rule.fired++;
+		fired = rule;
+	}
+	return { fired, left: rules.filter((rule) => rule.fired < rule.limit) };
+}
+
+/**
+ * "After `n` more accepted requests, every token issued so far expires": the countdown a vendor
+ * fake keeps for its `expire…After(n)`. `expireNow` expires the tokens (and should `cancel()`).
+ */
+export class ExpiryCountdown {
+	private left: number | undefined;
+
+	constructor(
+		private readonly what: string,
+		private readonly expireNow: () => void,
+	) {}
+
+	/** n = 0: now. */
+	start(n: number): void {
+		if (!Number.isInteger(n) || n < 0) throw new Error(`${this.what}: n must be an integer >= 0`);
+		if (n === 0) this.expireNow();
+		else this.left = n;
+	}
+
+	cancel(): void {
+		this.left = undefined;
+	}
+
+	/** One more accepted request. */
+	count(): void {
+		if (this.left === undefined) return;
+		this.left--;
+		if (this.left <= 0) this.expireNow();
+	}
+}
+
+interface FaultRule extends MatchRule {
+	fault: Fault;
+}
+
+/** What a vendor's control route does with an action: true done, false unknown, a string why it is malformed. */
+export type ControlOutcome = true | false | string;
 
 /** What a vendor handler receives: the request, fully read, plus parsed pieces. */
 export interface FakeRequest {
@@ -279,14 +359,7 @@ export class FakeServer {
 
 	/** Script a fault for matching requests; rules are checked in the order they were added. */
 	fail(match: FaultMatch, fault: Fault): void {
-		for (const key of ['times', 'skip', 'every'] as const) {
-			const value = match[key];
-			if (value !== undefined && (!Number.isInteger(value) || value < (key === 'skip' ? 0 : 1))) {
-				throw new Error(`fail(): ${key} must be an integer >= ${key === 'skip' ? 0 : 1}`);
-			}
-		}
-		const limit = match.times ?? (match.every !== undefined ? Number.POSITIVE_INFINITY : 1);
-		this.faults.push({ match, fault, seen: 0, fired: 0, limit });
+		this.faults.push({ ...matchRule(match, 'fail()'), fault });
 	}
 
 	clearFaults(): void {
@@ -303,7 +376,7 @@ export class FakeServer {
 	 * `fail {match, fault}`): applied here, so each vendor's control route handles only its own.
 	 * Returns an error message for a malformed action, `true` when handled, `false` when unknown.
 	 */
-	protected commonControl(body: Record<string, unknown>): true | false | string {
+	protected commonControl(body: Record<string, unknown>): ControlOutcome {
 		switch (body.action) {
 			case 'latency':
 				if (typeof body.ms !== 'number' || body.ms < 0) return 'ms must be a number >= 0';
@@ -350,26 +423,44 @@ export class FakeServer {
 		json(request.res, 404, { message: 'Not found' });
 	}
 
-	private pickFault(method: string, path: string): Fault | undefined {
-		let chosen: Fault | undefined;
-		for (const rule of this.faults) {
-			const { match } = rule;
-			if (match.method !== undefined && match.method.toUpperCase() !== method) continue;
-			if (typeof match.path === 'string' && match.path !== path) continue;
-			if (match.path instanceof RegExp) {
-				match.path.lastIndex = 0;
-				if (!match.path.test(path)) continue;
-			}
-			rule.seen++;
-			if (chosen) continue;
-			const n = rule.seen - (match.skip ?? 0);
-			if (n < 1) continue;
-			if (match.every !== undefined && n % match.every !== 0) continue;
-			rule.fired++;
-			chosen = rule.fault;
+	/**
+	 * A vendor's control routes: `GET paths.state` answers `state()`; `POST paths.control` takes a
+	 * JSON object `{action, …}`, tries the vendor's own actions (`act`), then the common ones, and
+	 * answers `{ok: true, …state()}`, or 400 saying what is wrong; any other path 404.
+	 */
+	protected handleControlRoutes(
+		request: FakeRequest,
+		paths: { state: string; control: string },
+		state: () => Record<string, unknown>,
+		act: (body: Record<string, unknown>) => ControlOutcome,
+	): void {
+		const { res, method, path } = request;
+		if (path === paths.state && method === 'GET') {
+			json(res, 200, state());
+			return;
 		}
-		this.faults = this.faults.filter((rule) => rule.fired < rule.limit);
-		return chosen;
+		if (path !== paths.control || method !== 'POST') {
+			json(res, 404, { message: 'Unknown control route' });
+			return;
+		}
+		const body = readJsonObject(request);
+		if (!body.ok) {
+			json(res, 400, { message: 'Control body must be a JSON object' });
+			return;
+		}
+		let outcome = act(body.value);
+		if (outcome === false) outcome = this.commonControl(body.value);
+		if (outcome !== true) {
+			json(res, 400, { message: outcome === false ? 'Unknown action' : outcome });
+			return;
+		}
+		json(res, 200, { ok: true, ...state() });
+	}
+
+	private pickFault(method: string, path: string): Fault | undefined {
+		const { fired, left } = fireFirst(this.faults, method, path);
+		this.faults = left;
+		return fired?.fault;
 	}
 
 	private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,11 +3,12 @@
  * installs it, workflows run with `n8n execute`, the credential Test through n8n's own endpoint,
  * against the fake B2COPY on 127.0.0.1.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { generateEcKeyPair } from '../fakes/keys';
-import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { useB2CopyFixture } from '../support/b2copy';
+import type { ExecutionResult } from './harness';
+import { useN8n, useN8nServer } from './instance';
 import { generateItems, id16, nodeType, workflow } from './workflows';
 
 const CRED_TYPE = 'b2CopyExternalCrmApi';
@@ -15,8 +16,6 @@ const CRED = { id: id16('b2cred', 1), name: 'B2COPY (fake)' };
 const credentials = { [CRED_TYPE]: CRED };
 const B2COPY = nodeType('b2Copy');
 
-let f: B2CopyFixture;
-let n8n: N8nInstance;
 /** Tokens that a Token → Get/Refresh step output on purpose (allowed in its output only). */
 const tokensOutputOnPurpose = new Set<string>();
 
@@ -80,17 +79,10 @@ function expectAllEchoed(result: ExecutionResult, node: string, count: number) {
 	});
 }
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 900, feePendingPolls: 2 });
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	await n8n.importCredentials([{ ...CRED, type: CRED_TYPE, data: { ...f.credentials } }]);
-	await n8n.importWorkflow(Object.values(WF));
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await f?.fake.close();
+const f = useB2CopyFixture({ accessTokenTtlSec: 900, feePendingPolls: 2 }, { fresh: false });
+const n8n = useN8n({
+	credentials: () => [{ ...CRED, type: CRED_TYPE, data: { ...f.credentials } }],
+	workflows: () => Object.values(WF),
 });
 
 describe('B2COPY in n8n 2.41.1', () => {
@@ -112,22 +104,22 @@ describe('B2COPY in n8n 2.41.1', () => {
 		expect(f.fake.counters.refreshes).toBe(0);
 	});
 
-	it('access token expired mid-run: exactly one new exchange, never a refresh, no item lost', async () => {
+	it.each<[string, () => void, string, number]>([
+		['access token expired mid-run: exactly one new exchange, never a refresh, no item lost', () => f.fake.expireAccessTokensAfter(400), WF.api1000.id, 1000],
+		[
+			'refresh token revoked: renewal does not need it (one exchange, no refresh)',
+			() => {
+				f.fake.expireAccessTokens();
+				f.fake.revokeRefreshTokens();
+			},
+			WF.api300.id,
+			300,
+		],
+	])('%s', async (_name, before, workflowId, count) => {
 		f.fake.reset();
-		f.fake.expireAccessTokensAfter(400);
-		const result = await n8n.execute(WF.api1000.id);
-		expectAllEchoed(result, 'B2COPY', 1000);
-		expect(f.fake.counters.exchangesOk).toBe(1);
-		expect(f.fake.counters.exchanges).toBe(1);
-		expect(f.fake.counters.refreshes).toBe(0);
-	});
-
-	it('refresh token revoked: renewal does not need it (one exchange, no refresh)', async () => {
-		f.fake.reset();
-		f.fake.expireAccessTokens();
-		f.fake.revokeRefreshTokens();
-		const result = await n8n.execute(WF.api300.id);
-		expectAllEchoed(result, 'B2COPY', 300);
+		before();
+		const result = await n8n.execute(workflowId);
+		expectAllEchoed(result, 'B2COPY', count);
 		expect(f.fake.counters.exchangesOk).toBe(1);
 		expect(f.fake.counters.exchanges).toBe(1);
 		expect(f.fake.counters.refreshes).toBe(0);
@@ -163,12 +155,7 @@ describe('B2COPY in n8n 2.41.1', () => {
 	});
 
 	describe('the credential Test (n8n server)', () => {
-		beforeAll(async () => {
-			await n8n.startServer();
-		}, 120_000);
-		afterAll(async () => {
-			await n8n.stopServer();
-		});
+		useN8nServer(n8n, 120_000);
 
 		const test = async (name: string, override: Record<string, unknown>) =>
 			await n8n.testCredential({ name, type: CRED_TYPE, data: { ...f.credentials, ...override } });

@@ -21,18 +21,19 @@
  * item) to a sink here: a run that failed before the end posts nothing.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { DEMO_SECRETS } from '../../scripts/demo';
-import { startFakePbx, type FakePbx } from '../fakes/pbx';
+import { useFakePbx } from '../support/pbx';
+import { Sink, useSink } from '../support/sink';
 import { spawnSync } from 'node:child_process';
 
-import { packPackage, startN8nInstance, type N8nInstance, type WorkflowNode } from './harness';
+import type { WorkflowNode } from './harness';
+import { useN8n } from './instance';
+import { chain, postJson } from './workflows';
 
 const PKG = 'n8n-nodes-crm-pbx';
 const ID = 'syncBacklog00001';
@@ -40,19 +41,19 @@ const TOTAL = 50_000;
 const PER_RUN = 5_000;
 const DAY = 86_400_000;
 
-let n8n: N8nInstance;
 /** Each POST's call_uuids, in order. */
 const posts: string[][] = [];
-const sink = http.createServer((req, res) => {
-	let body = '';
-	req.on('data', (c) => (body += c));
-	req.on('end', () => {
+class UuidSink extends Sink {
+	protected receive(_path: string, body: string): [number, unknown] {
 		posts.push((JSON.parse(body) as { uuids: string[] }).uuids);
-		res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-	});
-});
-let pbx: FakePbx;
+		return [200, { ok: true }];
+	}
+}
 const usageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'backlog-usage-'));
+// Declared first, so it runs last (afterAll hooks run in reverse order): after n8n is disposed.
+afterAll(() => {
+	fs.rmSync(usageDir, { recursive: true, force: true });
+});
 
 /** Peak RSS (MB) of the n8n processes that exited since the last call (files removed). */
 function peakRssMb(): number {
@@ -88,31 +89,28 @@ function syncLine(): string {
 	return '(no "Call sync:" log line found)';
 }
 
-beforeAll(async () => {
-	await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-	const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/sink`;
-	pbx = await startFakePbx({ publicApps: [], trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'backlog' }], callCount: 0, statsDelayMs: 0 });
+const sink = useSink(new UuidSink());
+const pbx = useFakePbx({ publicApps: [], trustedApps: [{ ...DEMO_SECRETS.pbxTrustedApp, name: 'backlog' }], callCount: 0, statsDelayMs: 0 }, { fresh: false });
+beforeAll(() => {
 	// 50,000 calls over the last 10 days, up to 20 minutes long.
 	const t0 = Date.now() - 10 * DAY;
 	pbx.addCallsAt(Array.from({ length: TOTAL }, (_, i) => ({ startMs: t0 + Math.floor((i * (10 * DAY - 3_600_000)) / TOTAL), durationSec: (i * 7919) % 1200 })));
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({
-		tarball,
-		env: { NODE_OPTIONS: `--require ${path.resolve(__dirname, '../../scripts/bench-usage.cjs')}`, BENCH_USAGE_DIR: usageDir },
-	});
-	const credential = { id: 'credBacklog00001', name: 'PBX backlog' };
-	await n8n.importCredentials([
+});
+const credential = { id: 'credBacklog00001', name: 'PBX backlog' };
+const node = (name: string, parameters: Record<string, unknown>, x: number): WorkflowNode => ({
+	name,
+	type: `${PKG}.virtualPbx`,
+	typeVersion: 1,
+	position: [x, 0],
+	parameters: { authentication: 'trustedApp', resource: 'callHistory', ...parameters },
+	credentials: { virtualPbxTrustedAppApi: credential },
+});
+const n8n = useN8n({
+	env: { NODE_OPTIONS: `--require ${path.resolve(__dirname, '../../scripts/bench-usage.cjs')}`, BENCH_USAGE_DIR: usageDir },
+	credentials: () => [
 		{ ...credential, type: 'virtualPbxTrustedAppApi', data: { host: pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret } },
-	]);
-	const node = (name: string, parameters: Record<string, unknown>, x: number): WorkflowNode => ({
-		name,
-		type: `${PKG}.virtualPbx`,
-		typeVersion: 1,
-		position: [x, 0],
-		parameters: { authentication: 'trustedApp', resource: 'callHistory', ...parameters },
-		credentials: { virtualPbxTrustedAppApi: credential },
-	});
-	await n8n.importWorkflow([
+	],
+	workflows: () => [
 		{
 			id: ID,
 			name: 'Backlog sync',
@@ -127,30 +125,15 @@ beforeAll(async () => {
 					position: [600, 0],
 					parameters: { aggregate: 'aggregateIndividualFields', fieldsToAggregate: { fieldToAggregate: [{ fieldToAggregate: 'call_uuid', renameField: false }] }, options: {} },
 				},
-				{
-					name: 'Report',
-					type: 'n8n-nodes-base.httpRequest',
-					typeVersion: 4.2,
-					position: [800, 0],
-					parameters: { method: 'POST', url: sinkUrl, sendBody: true, specifyBody: 'json', jsonBody: '={{ JSON.stringify({ uuids: $json.call_uuid }) }}', options: {} },
-				},
+				postJson('Report', `${sink.url}/sink`, '={{ JSON.stringify({ uuids: $json.call_uuid }) }}', [800, 0]),
 			],
-			connections: {
-				Manual: { main: [[{ node: 'Get Calls', type: 'main', index: 0 }]] },
-				'Get Calls': { main: [[{ node: 'Mark as Synced', type: 'main', index: 0 }]] },
-				'Mark as Synced': { main: [[{ node: 'All UUIDs', type: 'main', index: 0 }]] },
-				'All UUIDs': { main: [[{ node: 'Report', type: 'main', index: 0 }]] },
-			},
+			connections: chain('Manual', 'Get Calls', 'Mark as Synced', 'All UUIDs', 'Report'),
 		},
-	]);
+	],
+	timeoutMs: 900_000,
+});
+beforeAll(() => {
 	peakRssMb(); // the import processes
-}, 900_000);
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await pbx?.close();
-	await new Promise((r) => sink.close(r));
-	fs.rmSync(usageDir, { recursive: true, force: true });
 });
 
 it.runIf(process.env.SYNC_BACKLOG === '1')('a backlog of 50,000 calls, Max Calls per Run 5,000 → 10 runs of 5,000, each call once, oldest first; then none; the sync state stays bounded and peak n8n RSS does not grow', async () => {

@@ -10,52 +10,42 @@
  * execution's calls come again; none lost; the manual run writes recent calls without changing
  * what the next polls emit.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
-import type { FakePbx, PbxCall } from '../fakes/pbx';
+import type { PbxCall } from '../fakes/pbx';
 import {
 	activateAndWait,
-	CallSink,
 	callTriggerWorkflow,
 	emittedBy,
 	executionsOf,
 	pbxCredential,
-	startCallTriggerPbx,
 	TRIGGER_NAME,
+	useCallTriggerFakes,
 	waitUntil,
 } from '../support/callTrigger';
-import { note, packPackage, startN8nInstance, type N8nInstance } from './harness';
+import { note } from './harness';
+import { useN8n } from './instance';
 import { id16 } from './workflows';
 
 const WF = { id: id16('calltrg', 1), name: 'PBX call trigger' };
 const CRED = { id: id16('calltrgc', 1), name: 'PBX trusted app (call trigger)' };
 
-let n8n: N8nInstance;
-let pbx: FakePbx;
-const sink = new CallSink();
+const { sink, pbx } = useCallTriggerFakes('call trigger test');
 const timings: string[] = [];
+const n8n = useN8n({
+	credentials: () => [pbxCredential(CRED, pbx)],
+	workflows: () => [callTriggerWorkflow(WF, CRED, sink.url)],
+	server: true,
+	timings,
+	timeoutMs: 600_000,
+});
+
+afterAll(() => {
+	note(`call trigger suite timings:\n  ${timings.join('\n  ')}`);
+});
 
 const executions = async () => await executionsOf(n8n, WF.id);
 const waitFor = async <T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs?: number) => await waitUntil(timings, what, check, timeoutMs);
-
-beforeAll(async () => {
-	const started = Date.now();
-	await sink.listen();
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	pbx = await startCallTriggerPbx('call trigger test');
-	await n8n.importCredentials([pbxCredential(CRED, pbx)]);
-	await n8n.importWorkflow(callTriggerWorkflow(WF, CRED, sink.url));
-	await n8n.startServer();
-	timings.push(`set-up (pack, install, imports, server): ${Date.now() - started} ms`);
-}, 600_000);
-
-afterAll(async () => {
-	note(`call trigger suite timings:\n  ${timings.join('\n  ')}`);
-	await n8n?.dispose();
-	await pbx?.close();
-	await sink.close();
-});
 
 describe('Virtual PBX Call Trigger in n8n 2.41.1', () => {
 	it('active, polled every 10 s: each ended call reaches the sink once, late-listed and long calls included; a failed execution\'s calls come again; manual run changes nothing', async () => {

@@ -3,10 +3,12 @@
  * 1,000 lookups, re-login on expiry signalled by HTTP 401 or by a 200 envelope, offset paging,
  * token placement by method, no leaks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { CRMCOM_GROUPS, signIdentityJwt, startFakeCrmCom, type FakeCrmCom } from '../fakes/crmcom';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { CRMCOM_GROUPS, signIdentityJwt } from '../fakes/crmcom';
+import { useFakeCrmCom } from '../support/crmcom';
+import type { ExecutionResult } from './harness';
+import { okItems as items, useN8n, useN8nServer } from './instance';
 import { generateItems, id16, nodeType, workflow } from './workflows';
 
 const CRM = nodeType('crmCom');
@@ -20,8 +22,6 @@ const PASS_CODE = 'pass-code-7';
 const JWT_SECRET = 'identity-secret-for-tests-only';
 const ORG = 'fake_org';
 
-let fake: FakeCrmCom;
-let n8n: N8nInstance;
 let tokensOutputOnPurpose = new Set<string>();
 
 const contactGet = (extra: Record<string, unknown> = {}) => ({
@@ -74,11 +74,6 @@ const WF = {
 	]),
 };
 
-function items(result: ExecutionResult, node: string) {
-	expect(result.ok, JSON.stringify(result.error)).toBe(true);
-	return result.nodes[node]?.items ?? [];
-}
-
 function expectContacts(result: ExecutionResult, count: number) {
 	const out = items(result, 'Contact');
 	expect(out).toHaveLength(count);
@@ -88,25 +83,21 @@ function expectContacts(result: ExecutionResult, count: number) {
 	});
 }
 
-beforeAll(async () => {
-	fake = await startFakeCrmCom({
+const fake = useFakeCrmCom(
+	{
 		consumerKeys: [KEY],
 		authenticationCodes: { [AUTH_CODE]: {} },
 		identifiers: { [IDENTIFIER]: { passCode: PASS_CODE } },
 		identityJwtSecret: JWT_SECRET,
 		organisations: [ORG],
-	});
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	await n8n.importCredentials([
+	},
+	{ fresh: false },
+);
+const n8n = useN8n({
+	credentials: () => [
 		{ ...CRED, type: CRED_TYPE, data: { serverUrl: `${fake.url}/crmapi/rest/v2/`, consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE } },
-	]);
-	await n8n.importWorkflow(Object.values(WF));
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await fake?.close();
+	],
+	workflows: () => Object.values(WF),
 });
 
 describe('CRM.COM in n8n 2.41.1', () => {
@@ -176,12 +167,7 @@ describe('CRM.COM in n8n 2.41.1', () => {
 	});
 
 	describe('the credential Test (n8n server)', () => {
-		beforeAll(async () => {
-			await n8n.startServer();
-		}, 120_000);
-		afterAll(async () => {
-			await n8n.stopServer();
-		});
+		useN8nServer(n8n, 120_000);
 		const server = () => `${fake.url}/`;
 		const test = async (name: string, data: Record<string, unknown>) => await n8n.testCredential({ name, type: CRED_TYPE, data: { serverUrl: server(), ...data } });
 

@@ -6,11 +6,12 @@
  * the credential Test (passes without the list method, whatever shape "not found" takes; wrong
  * key and wrong pass code still get distinct messages).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { CRMCOM_PATHS, startFakeCrmCom, type FakeCrmCom } from '../fakes/crmcom';
+import { CRMCOM_PATHS } from '../fakes/crmcom';
 import type { LoggedRequest } from '../fakes/common';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { useFakeCrmCom } from '../support/crmcom';
+import { okItems as items, useN8n, useN8nServer } from './instance';
 import { generateItems, id16, nodeType, workflow } from './workflows';
 
 const CRM = nodeType('crmCom');
@@ -22,10 +23,19 @@ const AUTH_CODE = 'ac-write-tests-5150';
 const IDENTIFIER = 'writer-7';
 const PASS_CODE = 'pc-writer-7777';
 
-let fake: FakeCrmCom;
-let n8n: N8nInstance;
-
 const customFields = (...entries: Array<[string, string]>) => ({ field: entries.map(([name, value]) => ({ name, value })) });
+
+/** Contact → Get over 3 items, only item 1 found, with On Not Found set to `onNotFound`. */
+const notFound = (n: number, onNotFound: string, name: string) =>
+	workflow(id16('crmwwnf', n), name, [
+		...generateItems(3),
+		{
+			name: 'Get',
+			type: CRM,
+			credentials,
+			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound },
+		},
+	]);
 
 const WF = {
 	roundTrip: workflow(id16('crmwwrt', 1), 'CRM.COM create → get → update', [
@@ -64,24 +74,8 @@ const WF = {
 			},
 		},
 	]),
-	notFoundNothing: workflow(id16('crmwwnf', 1), 'CRM.COM get, not found → nothing', [
-		...generateItems(3),
-		{
-			name: 'Get',
-			type: CRM,
-			credentials,
-			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound: 'nothing' },
-		},
-	]),
-	notFoundInput: workflow(id16('crmwwnf', 2), 'CRM.COM get, not found → input item', [
-		...generateItems(3),
-		{
-			name: 'Get',
-			type: CRM,
-			credentials,
-			parameters: { resource: 'contact', operation: 'get', identifyBy: 'number', identifierValue: '={{ $json.i === 1 ? "CI000002" : "NOPE" + $json.i }}', onNotFound: 'input' },
-		},
-	]),
+	notFoundNothing: notFound(1, 'nothing', 'CRM.COM get, not found → nothing'),
+	notFoundInput: notFound(2, 'input', 'CRM.COM get, not found → input item'),
 	updateOnce: workflow(id16('crmwwup', 1), 'CRM.COM update CI000003', [
 		{
 			name: 'Update',
@@ -92,34 +86,23 @@ const WF = {
 	]),
 };
 
-function items(result: ExecutionResult, node: string) {
-	expect(result.ok, JSON.stringify(result.error)).toBe(true);
-	return result.nodes[node]?.items ?? [];
-}
-
 const writesTo = (path: string): LoggedRequest[] => fake.requests.filter((r) => r.method === 'POST' && r.path === path);
 const sentFields = (r: LoggedRequest) => Object.keys(JSON.parse(r.rawBody) as Record<string, unknown>).sort();
 
-beforeAll(async () => {
-	fake = await startFakeCrmCom({
+const fake = useFakeCrmCom(
+	{
 		consumerKeys: [KEY],
 		authenticationCodes: { [AUTH_CODE]: {} },
 		identifiers: { [IDENTIFIER]: { passCode: PASS_CODE } },
 		contactCount: 100,
 		groupMemberCount: 10,
 		contactListMethod: 'http404',
-	});
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	await n8n.importCredentials([
-		{ ...CRED, type: CRED_TYPE, data: { serverUrl: fake.url, consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE } },
-	]);
-	await n8n.importWorkflow(Object.values(WF));
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await fake?.close();
+	},
+	{ fresh: false },
+);
+const n8n = useN8n({
+	credentials: () => [{ ...CRED, type: CRED_TYPE, data: { serverUrl: fake.url, consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE } }],
+	workflows: () => Object.values(WF),
 });
 
 describe('CRM.COM writes in n8n 2.41.1', () => {
@@ -175,12 +158,7 @@ describe('CRM.COM writes in n8n 2.41.1', () => {
 	});
 
 	describe('the credential Test without contact_information/list', () => {
-		beforeAll(async () => {
-			await n8n.startServer();
-		}, 180_000);
-		afterAll(async () => {
-			await n8n.stopServer();
-		});
+		useN8nServer(n8n, 180_000);
 		const test = async (name: string, data: Record<string, unknown>) => await n8n.testCredential({ name, type: CRED_TYPE, data: { serverUrl: `${fake.url}/`, ...data } });
 		const good = { consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE };
 

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
+import { chain } from './workflows';
 
 const PACKAGE = 'n8n-nodes-harness-dummy';
 const NODE_TYPE = `${PACKAGE}.harnessDummy`;
@@ -203,8 +204,6 @@ async function startFakeVendor(): Promise<FakeVendor> {
 // ---------------------------------------------------------------------------------------------
 
 const manual = { name: 'Manual', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1 };
-const chain = (...names: string[]) =>
-	Object.fromEntries(names.slice(0, -1).map((n, i) => [n, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
 
 const WF_ITEMS: WorkflowInput = {
 	id: 'hrnsItems0000001',

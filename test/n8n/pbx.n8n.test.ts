@@ -4,10 +4,10 @@
  * application created by a workflow and used from a credential, call history under 429s,
  * recordings as binary data, token expiry on both credentials.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { startFakePbx, type FakePbx } from '../fakes/pbx';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { okItems as items, useN8n } from './instance';
 import { generateItems, id16, nodeType, workflow, type NodeSpec } from './workflows';
 
 const PBX = nodeType('virtualPbx');
@@ -15,7 +15,6 @@ const PUBLIC_APP = { clientId: 'a80f1e618ddd4d4584e2bd48fd404194', clientSecret:
 const OAUTH_CRED = { id: id16('pbxoauth', 1), name: 'PBX public app (fake)' };
 const TRUSTED_CRED = { id: id16('pbxtrust', 1), name: 'PBX trusted app (fake)' };
 
-let n8n: N8nInstance;
 let fake: FakePbx;
 const secretsOutputOnPurpose = new Set<string>();
 
@@ -69,25 +68,16 @@ async function connectOAuth2(credentialId: string): Promise<void> {
 	expect(done.text).not.toMatch(/error/i);
 }
 
-function items(result: ExecutionResult, node: string) {
-	expect(result.ok, JSON.stringify(result.error)).toBe(true);
-	return result.nodes[node]?.items ?? [];
-}
-
-beforeAll(async () => {
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball, env: { N8N_DEFAULT_BINARY_DATA_MODE: 'default' } });
-	fake = await startFakePbx({
-		publicApps: [{ ...PUBLIC_APP, redirectUris: [`${n8n.baseUrl.replace(/\/$/, '')}/rest/oauth2-credential/callback`] }],
-		callCount: 5000,
-	});
-	await n8n.importWorkflow(Object.values(WF));
-	await n8n.startServer();
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await fake?.close();
+const n8n = useN8n({
+	env: { N8N_DEFAULT_BINARY_DATA_MODE: 'default' },
+	// The fake's public app redirects to n8n's OAuth2 callback: it starts once n8n is installed.
+	prepare: async (n8n) =>
+		(fake = await startFakePbx({
+			publicApps: [{ ...PUBLIC_APP, redirectUris: [`${n8n.baseUrl.replace(/\/$/, '')}/rest/oauth2-credential/callback`] }],
+			callCount: 5000,
+		})),
+	workflows: () => Object.values(WF),
+	server: true,
 });
 
 describe('Virtual PBX in n8n 2.41.1', () => {

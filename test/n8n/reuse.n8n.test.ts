@@ -6,18 +6,17 @@
  * (`{{ $json.from.number }}`, read from the item by nodes/shared/parameters.ts) gives exactly what
  * n8n's own evaluation of an equivalent expression gives, missing fields included.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { CRMCOM_PATHS, startFakeCrmCom, type FakeCrmCom } from '../fakes/crmcom';
-import { packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { CRMCOM_PATHS } from '../fakes/crmcom';
+import { useFakeCrmCom } from '../support/crmcom';
+import type { ExecutionResult } from './harness';
+import { useN8n } from './instance';
 import { generateItems, id16, nodeType, workflow, type NodeSpec } from './workflows';
 
 const CRED = { id: id16('reusecred', 1), name: 'CRM.COM (fake)' };
 const KEY = 'REUSE0000000000000000000000000KEY';
 const AUTH_CODE = 'reuse-code-1';
-
-let fake: FakeCrmCom;
-let n8n: N8nInstance;
 
 /** 300 items, 30 numbers: item i asks for CI0000(i % 30 + 1); every 50th asks for an unknown one. */
 const lookup = (options: Record<string, unknown>): NodeSpec => ({
@@ -73,18 +72,10 @@ function expectOutput(result: ExecutionResult): void {
 	});
 }
 
-beforeAll(async () => {
-	fake = await startFakeCrmCom({ consumerKeys: [KEY], authenticationCodes: { [AUTH_CODE]: {} } });
-	n8n = await startN8nInstance({ tarball: await packPackage() });
-	await n8n.importCredentials([
-		{ ...CRED, type: 'crmComApi', data: { serverUrl: fake.url, consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE } },
-	]);
-	await n8n.importWorkflow(Object.values(WF));
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await fake?.close();
+const fake = useFakeCrmCom({ consumerKeys: [KEY], authenticationCodes: { [AUTH_CODE]: {} } }, { fresh: false });
+const n8n = useN8n({
+	credentials: () => [{ ...CRED, type: 'crmComApi', data: { serverUrl: fake.url, consumerKey: KEY, loginMethod: 'authenticationCode', authenticationCode: AUTH_CODE } }],
+	workflows: () => Object.values(WF),
 });
 
 describe('identical lookups once per run, in n8n 2.41.1', () => {

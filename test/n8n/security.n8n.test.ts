@@ -5,22 +5,15 @@
  * Test); the recorder must receive nothing at all, and the run fails with a message naming the
  * credential's host field.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2COPY_PATHS } from '../fakes/b2copy';
-import { json, startFakeServer, type FakeServer } from '../fakes/common';
-import { b2copyFixture, type B2CopyFixture } from '../support/b2copy';
-import { crmcomFixture, type CrmComFixture } from '../support/crmcom';
-import { PUBLIC_APP, pbxFixture, type PbxFixture } from '../support/pbx';
+import { PUBLIC_APP } from '../support/pbx';
+import { useRecorder, useVendorFixtures } from '../support/vendors';
 import { INSECURE_OAUTH_SCHEME } from '../../credentials/VirtualPbxOAuth2Api.credentials';
-import { note, packPackage, startN8nInstance, type ExecutionResult, type N8nInstance } from './harness';
+import { note, type ExecutionResult } from './harness';
+import { useN8n } from './instance';
 import { id16, nodeType, workflow } from './workflows';
-
-let n8n: N8nInstance;
-let recorder: FakeServer;
-let b2: B2CopyFixture;
-let crm: CrmComFixture;
-let pbx: PbxFixture;
 
 const cred = (type: string, n: number, name: string) => ({ type, id: id16('seccred', n), name });
 const CREDS = {
@@ -73,12 +66,11 @@ const WF = {
 	crmShort: workflow(id16('secwfcrmshort'), 'CRM.COM short pass code', [crmRequest('GET', CREDS.crmShort)]),
 };
 
-beforeAll(async () => {
-	recorder = await startFakeServer(({ res }) => json(res, 200, { recorded: true }), { name: 'recorder' });
-	[b2, crm, pbx] = await Promise.all([b2copyFixture({ accessTokenTtlSec: 900 }), crmcomFixture(), pbxFixture()]);
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	await n8n.importCredentials([
+// Shared by all the tests, never cleared: nothing may reach the recorder in the whole file.
+const recorder = useRecorder({ fresh: false });
+const { b2, crm, pbx } = useVendorFixtures({ b2copy: { accessTokenTtlSec: 900 } }, { fresh: false });
+const n8n = useN8n({
+	credentials: () => [
 		{ ...CREDS.b2, data: { ...b2.credentials } },
 		{ ...CREDS.b2Fresh, data: { ...b2.credentials } },
 		{ ...CREDS.crmPass, data: { ...crm.byMethod.identifierPassCode } },
@@ -95,20 +87,19 @@ beforeAll(async () => {
 				oauthTokenData: { access_token: pbx.publicTokens.accessToken, refresh_token: pbx.publicTokens.refreshToken, token_type: 'Bearer' },
 			},
 		},
-	]);
-	await n8n.importWorkflow(Object.values(WF));
-});
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await Promise.all([recorder?.close(), b2?.fake.close(), crm?.fake.close(), pbx?.fake.close()]);
+	],
+	workflows: () => Object.values(WF),
 });
 
 function secrets(): string[] {
 	return [
-		...(b2 ? [String(b2.credentials.privateKey), ...b2.fake.issuedTokens().access, ...b2.fake.issuedTokens().refresh] : []),
-		...(crm ? [...crm.secrets, ...crm.fake.issuedTokens()] : []),
-		...(pbx ? [...pbx.secrets, ...pbx.fake.issuedTokens().access] : []),
+		String(b2.credentials.privateKey),
+		...b2.fake.issuedTokens().access,
+		...b2.fake.issuedTokens().refresh,
+		...crm.secrets,
+		...crm.fake.issuedTokens(),
+		...pbx.secrets,
+		...pbx.fake.issuedTokens().access,
 	].filter((s) => s.length > 0);
 }
 

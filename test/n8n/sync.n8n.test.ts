@@ -4,50 +4,35 @@
  * sink standing for the CRM, which counts writes per call and can be made to fail) → Mark as
  * Synced. Each scenario has its own fake PBX, credential and workflow (its own sync state).
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { DEMO_SECRETS } from '../../scripts/demo';
 import { startFakePbx, type FakePbx, type PbxCall } from '../fakes/pbx';
-import { packPackage, parseRun, startN8nInstance, type ExecutionResult, type N8nInstance, type WorkflowInput, type WorkflowNode } from './harness';
+import { CRM_UNAVAILABLE, Sink, useSink } from '../support/sink';
+import { parseRun, type ExecutionResult, type WorkflowInput, type WorkflowNode } from './harness';
+import { useN8n } from './instance';
+import { chain, postJson } from './workflows';
 
 const PKG = 'n8n-nodes-crm-pbx';
 const HOUR = 3_600_000;
 
 /** The CRM stand-in: POST /sink/<workflow> {call_uuid} → counted; `failing` → 500. */
-class Sink {
+class WorkflowSink extends Sink {
 	readonly writes = new Map<string, Map<string, number>>();
 	failing = new Set<string>();
 	attempts = 0;
-	private server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (c) => (body += c));
-		req.on('end', () => {
-			const wf = (req.url ?? '').split('/')[2] ?? '';
-			this.attempts++;
-			if (this.failing.has(wf)) {
-				res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"CRM unavailable"}');
-				return;
-			}
-			const { call_uuid: uuid } = JSON.parse(body) as { call_uuid: string };
-			const counts = this.writes.get(wf) ?? new Map<string, number>();
-			counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-			this.writes.set(wf, counts);
-			res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ call_uuid: uuid, written: true }));
-		});
-	});
-	url = '';
-	async listen(): Promise<void> {
-		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+	protected receive(path: string, body: string): [number, unknown] {
+		const wf = path.split('/')[2] ?? '';
+		this.attempts++;
+		if (this.failing.has(wf)) return CRM_UNAVAILABLE;
+		const { call_uuid: uuid } = JSON.parse(body) as { call_uuid: string };
+		const counts = this.writes.get(wf) ?? new Map<string, number>();
+		counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+		this.writes.set(wf, counts);
+		return [200, { call_uuid: uuid, written: true }];
 	}
 	of(wf: string): Map<string, number> {
 		return this.writes.get(wf) ?? new Map();
-	}
-	async close(): Promise<void> {
-		await new Promise((r) => this.server.close(r));
 	}
 }
 
@@ -60,8 +45,7 @@ interface Scenario {
 	params: Record<string, unknown>;
 }
 
-let n8n: N8nInstance;
-const sink = new Sink();
+const sink = useSink(new WorkflowSink());
 const scenarios: Record<string, Scenario> = {};
 
 const external = (calls: PbxCall[]): string[] => calls.filter((c) => c.flow !== 'internal').map((c) => c.call_uuid).sort();
@@ -82,7 +66,7 @@ function syncWorkflow(s: Scenario, first: 'sync' | 'reset' = 'sync'): WorkflowIn
 			id: s.id,
 			name: `Sync ${s.id}`,
 			nodes: [manual, pbx('Reset', { operation: 'resetSync' }, [200, 0])],
-			connections: { Manual: { main: [[{ node: 'Reset', type: 'main', index: 0 }]] } },
+			connections: chain('Manual', 'Reset'),
 		};
 	}
 	return {
@@ -91,27 +75,10 @@ function syncWorkflow(s: Scenario, first: 'sync' | 'reset' = 'sync'): WorkflowIn
 		nodes: [
 			manual,
 			pbx('Get Calls', { operation: 'getMany', syncMode: true, leaseMinutes: 0.1, ...s.params }, [200, 0]),
-			{
-				name: 'Write to CRM',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [400, 0],
-				parameters: {
-					method: 'POST',
-					url: `${sink.url}/sink/${s.id}`,
-					sendBody: true,
-					specifyBody: 'json',
-					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid }) }}',
-					options: {},
-				},
-			},
+			postJson('Write to CRM', `${sink.url}/sink/${s.id}`, '={{ JSON.stringify({ call_uuid: $json.call_uuid }) }}', [400, 0]),
 			pbx('Mark as Synced', { operation: 'markSynced' }, [600, 0]),
 		],
-		connections: {
-			Manual: { main: [[{ node: 'Get Calls', type: 'main', index: 0 }]] },
-			'Get Calls': { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] },
-			'Write to CRM': { main: [[{ node: 'Mark as Synced', type: 'main', index: 0 }]] },
-		},
+		connections: chain('Manual', 'Get Calls', 'Write to CRM', 'Mark as Synced'),
 	};
 }
 
@@ -135,30 +102,28 @@ async function run(s: Scenario): Promise<ExecutionResult> {
 	return await n8n.execute(s.id, { timeoutMs: 180_000 });
 }
 
-beforeAll(async () => {
-	await sink.listen();
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	const start = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
-	await scenario('editor', { start: start(2 * HOUR) }, {});
-	await scenario('failure', { start: start(2 * HOUR) }, {});
-	await scenario('latelist', { start: start(11 * HOUR) }, { listAtHangup: true });
-	await scenario('together', { start: start(2 * HOUR) }, { statsDelayMs: 30 });
-	await scenario('paging', { start: start(3 * HOUR) }, { perPageCap: 100, maxPerPage: 200 });
-	await n8n.importCredentials(
+// Declared before useN8n: runs after n8n is disposed (afterAll hooks run in reverse order).
+afterAll(async () => {
+	await Promise.all(Object.values(scenarios).map((s) => s.pbx.close()));
+});
+const n8n = useN8n({
+	// The scenarios (each its own fake PBX) start once n8n is installed; their start times count from then.
+	prepare: async () => {
+		const start = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+		await scenario('editor', { start: start(2 * HOUR) }, {});
+		await scenario('failure', { start: start(2 * HOUR) }, {});
+		await scenario('latelist', { start: start(11 * HOUR) }, { listAtHangup: true });
+		await scenario('together', { start: start(2 * HOUR) }, { statsDelayMs: 30 });
+		await scenario('paging', { start: start(3 * HOUR) }, { perPageCap: 100, maxPerPage: 200 });
+	},
+	credentials: () =>
 		Object.values(scenarios).map((s) => ({
 			...s.credential,
 			type: 'virtualPbxTrustedAppApi',
 			data: { host: s.pbx.url, appId: DEMO_SECRETS.pbxTrustedApp.clientId, appSecret: DEMO_SECRETS.pbxTrustedApp.clientSecret },
 		})),
-	);
-	await n8n.importWorkflow(Object.values(scenarios).map((s) => syncWorkflow(s)));
-}, 600_000);
-
-afterAll(async () => {
-	await n8n?.dispose();
-	await Promise.all(Object.values(scenarios).map((s) => s.pbx.close()));
-	await sink.close();
+	workflows: () => Object.values(scenarios).map((s) => syncWorkflow(s)),
+	timeoutMs: 600_000,
 });
 
 function addCalls(s: Scenario, n: number, fromMsAgo: number, maxDurationSec = 600): PbxCall[] {

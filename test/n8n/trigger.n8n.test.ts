@@ -6,11 +6,12 @@
  * Both credentials: the trusted app (made at the fake first) and the OAuth2 public app
  * (connected through n8n's own flow, no human).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { SUBSCRIPTION_LIMIT_ANSWERS, startFakePbx, type FakePbx, type PbxSubscription } from '../fakes/pbx';
-import { note, packPackage, startN8nInstance, type N8nInstance, type WorkflowInput } from './harness';
-import { id16, nodeType } from './workflows';
+import { note, type WorkflowInput } from './harness';
+import { useN8n } from './instance';
+import { chain, id16, nodeType } from './workflows';
 
 const TRIGGER = nodeType('virtualPbxTrigger');
 const TRIGGER_NAME = 'Virtual PBX Trigger';
@@ -47,7 +48,7 @@ function triggerWorkflow(spec: TriggerSpec): WorkflowInput {
 			},
 			{ name: 'NoOp', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [220, 0], parameters: {} },
 		],
-		connections: { [TRIGGER_NAME]: { main: [[{ node: 'NoOp', type: 'main', index: 0 }]] } },
+		connections: chain(TRIGGER_NAME, 'NoOp'),
 	};
 }
 
@@ -59,7 +60,6 @@ const WF = {
 	missed: { id: id16('trgwf', 3), name: 'PBX trigger (missed calls)', webhookId: '0b6a2f0e-3c1d-4f5a-9e7b-1a2b3c4d5e03', auth: 'trustedApp', extensions: ['1003'], events: ['hangup'], onlyMissed: true },
 } satisfies Record<string, TriggerSpec>;
 
-let n8n: N8nInstance;
 let fake: FakePbx;
 /** Someone else's subscription, made before any activation; it must survive everything. */
 let other: PbxSubscription;
@@ -188,29 +188,28 @@ async function connectOAuth2(credentialId: string): Promise<void> {
 	expect(done.text).not.toMatch(/error/i);
 }
 
-beforeAll(async () => {
-	const started = Date.now();
-	const tarball = await packPackage();
-	n8n = await startN8nInstance({ tarball });
-	fake = await startFakePbx({
-		publicApps: [{ ...PUBLIC_APP, redirectUris: [`${n8n.baseUrl}/rest/oauth2-credential/callback`] }],
-		trustedApps: [TRUSTED_APP],
-		callCount: 10,
-	});
-	other = fake.addSubscription(1001, { url: OTHER_URL, event_type: 'hangup' });
-	await n8n.importCredentials([
+const n8n = useN8n({
+	// The fake's public app redirects to n8n's OAuth2 callback: it starts once n8n is installed.
+	prepare: async (n8n) => {
+		fake = await startFakePbx({
+			publicApps: [{ ...PUBLIC_APP, redirectUris: [`${n8n.baseUrl}/rest/oauth2-credential/callback`] }],
+			trustedApps: [TRUSTED_APP],
+			callCount: 10,
+		});
+		other = fake.addSubscription(1001, { url: OTHER_URL, event_type: 'hangup' });
+		return fake;
+	},
+	credentials: () => [
 		{ ...TRUSTED_CRED, type: 'virtualPbxTrustedAppApi', data: { host: fake.url, appId: TRUSTED_APP.clientId, appSecret: TRUSTED_APP.clientSecret } },
 		{ ...OAUTH_CRED, type: 'virtualPbxOAuth2Api', data: { host: fake.url, clientId: PUBLIC_APP.clientId, clientSecret: PUBLIC_APP.clientSecret } },
-	]);
-	await n8n.importWorkflow(Object.values(WF).map(triggerWorkflow));
-	await n8n.startServer();
-	timings.push(`set-up (pack, install, imports, server): ${Date.now() - started} ms`);
+	],
+	workflows: () => Object.values(WF).map(triggerWorkflow),
+	server: true,
+	timings,
 });
 
-afterAll(async () => {
+afterAll(() => {
 	note(`trigger suite timings:\n  ${timings.join('\n  ')}`);
-	await n8n?.dispose();
-	await fake?.close();
 });
 
 describe('Virtual PBX Trigger in n8n 2.41.1', () => {

@@ -39,17 +39,29 @@ export function generateItems(count: number, extra: Record<string, unknown> = {}
 	];
 }
 
+/** Connections of a chain of nodes: names[0] → names[1] → … (main output 0 each). */
+export function chain(...names: string[]): Record<string, unknown> {
+	return Object.fromEntries(names.slice(0, -1).map((name, i) => [name, { main: [[{ node: names[i + 1], type: 'main', index: 0 }]] }]));
+}
+
+/** An HTTP Request node that POSTs the JSON `jsonBody` (an expression) to `url`: a sync's write step to a sink. */
+export function postJson(name: string, url: string, jsonBody: string, position: [number, number]): WorkflowNode {
+	return {
+		name,
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: 4.2,
+		position,
+		parameters: { method: 'POST', url, sendBody: true, specifyBody: 'json', jsonBody, options: {} },
+	};
+}
+
 /** A linear workflow: Manual Trigger → nodes[0] → nodes[1] → … */
 export function workflow(id: string, name: string, nodes: NodeSpec[]): WorkflowInput {
 	const all: WorkflowNode[] = [
 		{ name: 'Manual', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, parameters: {} } as WorkflowNode,
 		...nodes.map((n, i) => ({ typeVersion: 1, parameters: {}, position: [200 * (i + 1), 0], ...n }) as WorkflowNode),
 	];
-	const connections: Record<string, unknown> = {};
-	for (let i = 0; i < all.length - 1; i++) {
-		connections[all[i].name] = { main: [[{ node: all[i + 1].name, type: 'main', index: 0 }]] };
-	}
-	return { id, name, nodes: all, connections } as WorkflowInput;
+	return { id, name, nodes: all, connections: chain(...all.map((n) => n.name)) } as WorkflowInput;
 }
 
 /** n8n workflow and credential ids are 16 characters. */

@@ -22,16 +22,15 @@ import { spawnSync } from 'node:child_process';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { FakePbx, PbxCall } from '../fakes/pbx';
+import type { PbxCall } from '../fakes/pbx';
 import {
 	activateAndWait,
-	CallSink,
 	callTriggerWorkflow,
 	emittedBy,
 	executionsOf,
 	pbxCredential,
-	startCallTriggerPbx,
 	TRIGGER_NAME,
+	useCallTriggerFakes,
 	waitUntil,
 } from '../support/callTrigger';
 import { note, packPackage } from '../n8n/harness';
@@ -45,9 +44,8 @@ const SLOW_MS = 25_000;
 /** The trigger's debug line of every poll (callTrigger/poll.ts). */
 const POLL_LINE = /Virtual PBX Call Trigger: read \d+ calls/g;
 
+const { sink, pbx } = useCallTriggerFakes('queue call trigger test');
 let cluster: QueueCluster;
-let pbx: FakePbx;
-const sink = new CallSink();
 const timings: string[] = [];
 
 const executions = async () => await executionsOf(cluster.n8n, WF.id);
@@ -82,8 +80,6 @@ function storedState(): Record<string, unknown> {
 
 beforeAll(async () => {
 	const started = Date.now();
-	await sink.listen();
-	pbx = await startCallTriggerPbx('queue call trigger test');
 	const tarball = await packPackage();
 	cluster = await startQueueCluster({ tarball, workers: 2, concurrency: 10 });
 	await cluster.n8n.importCredentials([pbxCredential(CRED, pbx)]);
@@ -94,8 +90,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	note(`queue call trigger timings:\n  ${timings.join('\n  ')}`);
 	await cluster?.stop();
-	await pbx?.close();
-	await sink.close();
 });
 
 describe('Virtual PBX Call Trigger in queue mode (main + 2 workers, PostgreSQL)', () => {

@@ -6,15 +6,13 @@
  * on both workers; the sync state is n8n's processed-items store in PostgreSQL. Proves: each
  * external call written exactly once, none lost, both workers ran executions.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { PbxCall } from '../fakes/pbx';
-import { pbxFixture, type PbxFixture } from '../support/pbx';
+import { usePbxFixture } from '../support/pbx';
+import { Sink, useSink } from '../support/sink';
 import { note, packPackage, type WorkflowInput } from '../n8n/harness';
-import { nodeType } from '../n8n/workflows';
+import { chain, nodeType, postJson } from '../n8n/workflows';
 import { startQueueCluster, type QueueCluster } from './cluster';
 
 const WORKFLOW_ID = 'qSyncOverlap0001';
@@ -25,30 +23,18 @@ const HOUR = 3_600_000;
 const AT_ONCE = 4;
 
 /** The CRM stand-in: POST {call_uuid} → counted per call. */
-class Sink {
+class CallSink extends Sink {
 	readonly writes = new Map<string, number>();
-	url = '';
-	private server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (c) => (body += c));
-		req.on('end', () => {
-			const { call_uuid: uuid } = JSON.parse(body) as { call_uuid: string };
-			this.writes.set(uuid, (this.writes.get(uuid) ?? 0) + 1);
-			res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ call_uuid: uuid, written: true }));
-		});
-	});
-	async listen(): Promise<void> {
-		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-	}
-	async close(): Promise<void> {
-		await new Promise((r) => this.server.close(r));
+	protected receive(_path: string, body: string): [number, unknown] {
+		const { call_uuid: uuid } = JSON.parse(body) as { call_uuid: string };
+		this.writes.set(uuid, (this.writes.get(uuid) ?? 0) + 1);
+		return [200, { call_uuid: uuid, written: true }];
 	}
 }
 
+const sink = useSink(new CallSink());
+const pbx = usePbxFixture({ callCount: 0, statsDelayMs: 30 }, { fresh: false });
 let cluster: QueueCluster;
-let pbx: PbxFixture;
-const sink = new Sink();
 
 function syncWorkflow(): WorkflowInput {
 	const credentials = { virtualPbxTrustedAppApi: CREDENTIAL };
@@ -79,20 +65,7 @@ function syncWorkflow(): WorkflowInput {
 					start: new Date(Date.now() - 3 * HOUR).toISOString(),
 				},
 			},
-			{
-				name: 'Write to CRM',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [400, 0],
-				parameters: {
-					method: 'POST',
-					url: `${sink.url}/write`,
-					sendBody: true,
-					specifyBody: 'json',
-					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid }) }}',
-					options: {},
-				},
-			},
+			postJson('Write to CRM', `${sink.url}/write`, '={{ JSON.stringify({ call_uuid: $json.call_uuid }) }}', [400, 0]),
 			{
 				name: 'Mark as Synced',
 				type: nodeType('virtualPbx'),
@@ -102,11 +75,7 @@ function syncWorkflow(): WorkflowInput {
 				parameters: { authentication: 'trustedApp', resource: 'callHistory', operation: 'markSynced' },
 			},
 		],
-		connections: {
-			Webhook: { main: [[{ node: 'Get Calls', type: 'main', index: 0 }]] },
-			'Get Calls': { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] },
-			'Write to CRM': { main: [[{ node: 'Mark as Synced', type: 'main', index: 0 }]] },
-		},
+		connections: chain('Webhook', 'Get Calls', 'Write to CRM', 'Mark as Synced'),
 	};
 }
 
@@ -146,8 +115,6 @@ async function wave(label: string): Promise<void> {
 }
 
 beforeAll(async () => {
-	await sink.listen();
-	pbx = await pbxFixture({ callCount: 0, statsDelayMs: 30 });
 	const tarball = await packPackage();
 	cluster = await startQueueCluster({ tarball, workers: 2, concurrency: 10 });
 	await cluster.n8n.importCredentials([{ ...CREDENTIAL, type: 'virtualPbxTrustedAppApi', data: { ...pbx.credentials } }]);
@@ -157,8 +124,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await cluster?.stop();
-	await pbx?.fake.close();
-	await sink.close();
 });
 
 describe('call sync in queue mode (2 workers, PostgreSQL)', () => {

@@ -4,15 +4,14 @@
  * Trigger (Poll Times: one custom cron) → HTTP Request writing each call to a sink", the sink
  * standing for the CRM, and reading the trigger's executions back.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { expect } from 'vitest';
 
 import { DEMO_SECRETS } from '../../scripts/demo';
 import { startFakePbx, type FakePbx } from '../fakes/pbx';
 import type { CredentialInput, N8nInstance, WorkflowInput } from '../n8n/harness';
-import { nodeType } from '../n8n/workflows';
+import { chain, nodeType, postJson } from '../n8n/workflows';
+import { useFake } from './lifecycle';
+import { CRM_UNAVAILABLE, Sink, useSink } from './sink';
 
 export const TRIGGER_NAME = 'New Calls';
 /** Every 10 s: a 6-field custom cron. */
@@ -23,7 +22,7 @@ export const POLL_CRON = '*/10 * * * * *';
  * 'test') apart. `failing` → 500 to active runs (counted in `refused`, not in `writes`);
  * `delayMs(uuid)` → the answer to that call's write comes that late (counted when it arrives).
  */
-export class CallSink {
+export class CallSink extends Sink {
 	readonly writes = new Map<string, number>();
 	readonly manualWrites = new Map<string, number>();
 	/** Writes that arrived and are not answered yet. */
@@ -31,35 +30,22 @@ export class CallSink {
 	failing = false;
 	refused = 0;
 	delayMs: (uuid: string) => number = () => 0;
-	url = '';
-	private server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (c) => (body += c));
-		req.on('end', () => {
-			const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
-			if (this.failing && mode !== 'test') {
-				this.refused++;
-				res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"CRM unavailable"}');
-				return;
-			}
-			const counts = mode === 'test' ? this.manualWrites : this.writes;
-			counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
-			this.pending.add(uuid);
+
+	protected receive(_path: string, body: string): [number, unknown] | Promise<[number, unknown]> {
+		const { call_uuid: uuid, mode } = JSON.parse(body) as { call_uuid: string; mode: string };
+		if (this.failing && mode !== 'test') {
+			this.refused++;
+			return CRM_UNAVAILABLE;
+		}
+		const counts = mode === 'test' ? this.manualWrites : this.writes;
+		counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
+		this.pending.add(uuid);
+		return new Promise((resolve) =>
 			setTimeout(() => {
 				this.pending.delete(uuid);
-				res.writeHead(200, { 'content-type': 'application/json' }).end('{"written":true}');
-			}, mode === 'test' ? 0 : this.delayMs(uuid));
-		});
-	});
-
-	async listen(): Promise<void> {
-		await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-		this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-	}
-
-	async close(): Promise<void> {
-		this.server.closeAllConnections();
-		await new Promise((r) => this.server.close(r));
+				resolve([200, { written: true }]);
+			}, mode === 'test' ? 0 : this.delayMs(uuid)),
+		);
 	}
 }
 
@@ -72,6 +58,16 @@ export async function startCallTriggerPbx(appName: string): Promise<FakePbx> {
 		statsDelayMs: 0,
 		listAtHangup: true,
 	});
+}
+
+/**
+ * The sink and that fake PBX for a call-trigger suite: started before its tests (the sink first)
+ * and stopped after them (test/support/lifecycle.ts).
+ */
+export function useCallTriggerFakes(appName: string): { sink: CallSink; pbx: FakePbx } {
+	const sink = useSink(new CallSink());
+	const pbx = useFake('the fake PBX', async () => await startCallTriggerPbx(appName), { fresh: false });
+	return { sink, pbx };
 }
 
 /** A trusted-app credential for that fake. */
@@ -98,22 +94,9 @@ export function callTriggerWorkflow(wf: { id: string; name: string }, credential
 				},
 				credentials: { virtualPbxTrustedAppApi: credential },
 			},
-			{
-				name: 'Write to CRM',
-				type: 'n8n-nodes-base.httpRequest',
-				typeVersion: 4.2,
-				position: [220, 0],
-				parameters: {
-					method: 'POST',
-					url: `${sinkUrl}/sink`,
-					sendBody: true,
-					specifyBody: 'json',
-					jsonBody: '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}',
-					options: {},
-				},
-			},
+			postJson('Write to CRM', `${sinkUrl}/sink`, '={{ JSON.stringify({ call_uuid: $json.call_uuid, mode: $execution.mode }) }}', [220, 0]),
 		],
-		connections: { [TRIGGER_NAME]: { main: [[{ node: 'Write to CRM', type: 'main', index: 0 }]] } },
+		connections: chain(TRIGGER_NAME, 'Write to CRM'),
 	};
 }
 

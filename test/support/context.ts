@@ -69,6 +69,12 @@ export interface ContextOptions {
 	timezone?: string;
 }
 
+/** Node parameters, the same for every item or per item. */
+export type NodeParams = ContextOptions['params'];
+
+/** `n` input items `{ i: 0 }`, `{ i: 1 }`, … */
+export const many = (n: number): IDataObject[] => Array.from({ length: n }, (_, i) => ({ i }));
+
 export interface TestContext extends IExecuteFunctions {
 	/** Every request that reached the wire, after authenticate(). */
 	sent: IHttpRequestOptions[];
@@ -198,4 +204,15 @@ export function createExecuteContext(options: ContextOptions): TestContext {
 		},
 	};
 	return context as unknown as TestContext;
+}
+
+/** A node that runs as an action (B2Copy, CrmCom, VirtualPbx). */
+export interface ActionNode {
+	execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]>;
+}
+
+/** Runs `node` once over a fresh test context, as a workflow step would, and gives its (first) output. */
+export async function runNode(node: ActionNode, options: ContextOptions): Promise<INodeExecutionData[]> {
+	const [output] = await node.execute.call(createExecuteContext(options));
+	return output;
 }

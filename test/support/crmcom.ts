@@ -9,6 +9,7 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { signIdentityJwt, startFakeCrmCom, type FakeCrmCom, type FakeCrmComOptions } from '../fakes/crmcom';
+import { useFake, useFixture, type FakeUseOptions } from './lifecycle';
 
 export const CONSUMER_KEY = 'ck-7F3A9C1E5B2D4F60A8C7E1D3B5F79A2C';
 export const AUTH_CODE = 'ac-Kestora-7781!';
@@ -63,4 +64,14 @@ export async function crmcomFixture(options: Partial<FakeCrmComOptions> = {}): P
 			offset = ms;
 		},
 	};
+}
+
+/** `crmcomFixture(options)` for the file or describe block (test/support/lifecycle.ts). */
+export function useCrmComFixture(options: Partial<FakeCrmComOptions> = {}, use: FakeUseOptions = {}): CrmComFixture {
+	return useFixture('the CRM.COM fixture', async () => await crmcomFixture(options), use);
+}
+
+/** A bare fake CRM.COM (the suite's own secrets) for the file or describe block. */
+export function useFakeCrmCom(options: FakeCrmComOptions, use: FakeUseOptions = {}): FakeCrmCom {
+	return useFake('the fake CRM.COM', async () => await startFakeCrmCom(options), use);
 }

@@ -8,6 +8,7 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { PBX_PATHS, startFakePbx, type FakePbx, type FakePbxOptions } from '../fakes/pbx';
+import { useFake, useFixture, type FakeUseOptions } from './lifecycle';
 
 export const PUBLIC_APP = {
 	clientId: 'pub-5c0d7e2a91b84f36a1e9c4d28b7f6031',
@@ -94,4 +95,14 @@ export async function pbxFixture(options: Partial<FakePbxOptions> = {}): Promise
 		credentials: { host: fake.url, appId: trusted.id, appSecret: trusted.secret },
 		secrets: [PUBLIC_APP.clientSecret, trusted.secret, publicTokens.accessToken, publicTokens.refreshToken],
 	};
+}
+
+/** `pbxFixture(options)` for the file or describe block (test/support/lifecycle.ts). */
+export function usePbxFixture(options: Partial<FakePbxOptions> = {}, use: FakeUseOptions = {}): PbxFixture {
+	return useFixture('the PBX fixture', async () => await pbxFixture(options), use);
+}
+
+/** A bare fake PBX (the suite's own apps) for the file or describe block. */
+export function useFakePbx(options: FakePbxOptions, use: FakeUseOptions = {}): FakePbx {
+	return useFake('the fake PBX', async () => await startFakePbx(options), use);
 }

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 
+import type { SyncEnv } from '../../nodes/VirtualPbx/sync/core';
 import type { SyncStore } from '../../nodes/VirtualPbx/sync/store';
 
 type Row = { mode: 'entries'; data: string[] } | { mode: 'latest'; data: number };
@@ -103,6 +104,33 @@ export class ProcessedDb {
 		return row?.mode === 'entries' ? row.data.length : 0;
 	}
 
+	/**
+	 * n8n's processed-items helpers of an execution (`checkProcessedAndRecord`, `removeProcessed`,
+	 * `clearAllProcessedItems`, `getProcessedDataCount`) over this store, for node `nodeId`
+	 * (workflow scope '', node scope `n:<nodeId>`). `before` runs first on every record and clear:
+	 * to watch them, or to throw as n8n does for a workflow without an id.
+	 */
+	helpers(nodeId: string, before?: (operation: 'record' | 'clear', scope: string, items: Array<string | number>) => void) {
+		const context = (scope: string) => (scope === 'node' ? `n:${nodeId}` : '');
+		return {
+			checkProcessedAndRecord: async (items: Array<string | number>, scope: string, opts: { mode: string; maxEntries?: number }) => {
+				before?.('record', scope, items);
+				if (opts.mode === 'entries') {
+					const had = await this.record(context(scope), items.map(String), opts.maxEntries ?? Number.MAX_SAFE_INTEGER);
+					return { new: items.filter((k) => !had.has(String(k))), processed: items.filter((k) => had.has(String(k))) };
+				}
+				const isNew = await this.latest(context(scope), Number(items[0]));
+				return isNew ? { new: items, processed: [] } : { new: [], processed: items };
+			},
+			removeProcessed: async (items: Array<string | number>, scope: string) => await this.remove(context(scope), items.map(String)),
+			clearAllProcessedItems: async (scope: string) => {
+				before?.('clear', scope, []);
+				await this.clear(context(scope));
+			},
+			getProcessedDataCount: async (scope: string) => this.count(context(scope)),
+		};
+	}
+
 	/** The store one node of one workflow sees (workflow scope '' and its own node scope). */
 	store(nodeId: string, maxEntries = 200_000): SyncStore {
 		return {
@@ -119,4 +147,17 @@ export class ProcessedDb {
 			lockClear: async () => await this.clear(`n:${nodeId}`),
 		};
 	}
+}
+
+/** The sync core's environment over `db` for node `nodeId`: real time and sleep, Math.random, a 5 ms settle, a 1 s lock lease. */
+export function syncEnv(db: ProcessedDb, overrides: Partial<Omit<SyncEnv, 'store'>> = {}, nodeId = 'getMany'): SyncEnv {
+	return {
+		store: db.store(nodeId),
+		now: () => Date.now(),
+		sleep: async (ms) => await new Promise((r) => setTimeout(r, ms)),
+		random: Math.random,
+		settleMs: 5,
+		lockLeaseMs: 1000,
+		...overrides,
+	};
 }

@@ -1,41 +1,25 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { B2Copy } from '../../../nodes/B2Copy/B2Copy.node';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { useB2CopyFixture } from '../../support/b2copy';
+import { credentialStore, many, runNode, type CredentialStore, type NodeParams } from '../../support/context';
 import { failure } from '../../support/failure';
 
 const node = new B2Copy();
 const credentialType = new B2CopyExternalCrmApi();
 
-let f: B2CopyFixture;
+const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 600 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	store = credentialStore(credentialType, f.credentials);
 });
 
-async function run(
-	params: Record<string, unknown> | ((i: number) => Record<string, unknown>),
-	items: IDataObject[] = [{}],
-	continueOnFail = false,
-): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({ store, params, items, continueOnFail });
-	const [output] = await node.execute.call(ctx);
-	return output;
-}
+const run = async (params: NodeParams, items: IDataObject[] = [{}], continueOnFail = false): Promise<INodeExecutionData[]> =>
+	await runNode(node, { store, params, items, continueOnFail });
 
 const echo = (i: number) => ({
 	resource: 'apiRequest',
@@ -45,8 +29,6 @@ const echo = (i: number) => ({
 	query: { parameter: [{ name: 'i', value: String(i) }] },
 	options: { concurrency: 10 },
 });
-
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
 function expectInOrder(output: INodeExecutionData[], n: number) {
 	expect(output).toHaveLength(n);

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
 	acquireB2CopyTokens,
@@ -17,8 +17,8 @@ import {
 } from '../../../nodes/B2Copy/auth';
 import { TokenError } from '../../../nodes/shared/errors';
 import { encryptedPkcs8Pem, generateEcKeyPair, generateP384Pem, generateRsaPem } from '../../fakes/keys';
-import { ADMIN_ID, DEVICE_IP, KEY_ID, b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
-import { failure } from '../../support/failure';
+import { ADMIN_ID, DEVICE_IP, KEY_ID, useB2CopyFixture } from '../../support/b2copy';
+import { failure, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 
 const keys = generateEcKeyPair();
@@ -35,15 +35,7 @@ function inputs(overrides: Record<string, unknown> = {}) {
 	};
 }
 
-function tokenError(fn: () => unknown): TokenError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(TokenError);
-		return error as TokenError;
-	}
-	throw new Error('expected a TokenError');
-}
+const tokenError = (fn: () => unknown): TokenError => thrownBy(TokenError, fn);
 
 describe('private key input', () => {
 	it.each([
@@ -174,13 +166,7 @@ describe('token answers', () => {
 });
 
 describe('against the fake B2COPY', () => {
-	let f: B2CopyFixture;
-	beforeAll(async () => {
-		f = await b2copyFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
+	const f = useB2CopyFixture({}, { fresh: false });
 
 	it.each(['snake', 'camel', 'camelObject', 'wrapped'] as const)('exchanges and refreshes in the %s shape', async (shape) => {
 		f.fake.settings.responseShape = shape;

@@ -1,44 +1,30 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { CRMCOM_GROUPS, CRMCOM_PATHS, crmEnvelope, decodeJwtPayload } from '../../fakes/crmcom';
 import type { LoggedRequest } from '../../fakes/common';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { AUTH_CODE, CONSUMER_KEY, PASS_CODE, crmcomFixture, type CrmComFixture } from '../../support/crmcom';
+import { createExecuteContext, credentialStore, many, runNode, type CredentialStore, type NodeParams } from '../../support/context';
+import { AUTH_CODE, CONSUMER_KEY, PASS_CODE, useCrmComFixture } from '../../support/crmcom';
 
 const node = new CrmCom();
 const credentialType = new CrmComApi();
 
-let f: CrmComFixture;
+const f = useCrmComFixture();
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await crmcomFixture();
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	f.fake.settings.authFailureMode = 'envelope200';
 	f.shiftClock(0);
 	store = credentialStore(credentialType, f.credentials);
 });
 
-type Params = Record<string, unknown> | ((i: number) => Record<string, unknown>);
+const run = async (params: NodeParams, items: IDataObject[] = [{}], continueOnFail = false): Promise<INodeExecutionData[]> =>
+	await runNode(node, { store, params, items, continueOnFail });
 
-async function run(params: Params, items: IDataObject[] = [{}], continueOnFail = false): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({ store, params, items, continueOnFail });
-	const [output] = await node.execute.call(ctx);
-	return output;
-}
-
-async function failure(params: Params, items: IDataObject[] = [{}]): Promise<NodeApiError | NodeOperationError> {
+async function failure(params: NodeParams, items: IDataObject[] = [{}]): Promise<NodeApiError | NodeOperationError> {
 	const error = await run(params, items).then(
 		() => undefined,
 		(e: unknown) => e,
@@ -56,8 +42,6 @@ const contact = (i: number) => ({
 	identifierValue: number(i),
 	options: { concurrency: 10 },
 });
-
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
 function expectContactsInOrder(output: INodeExecutionData[], n: number) {
 	expect(output).toHaveLength(n);
@@ -456,7 +440,7 @@ describe('Token → Get', () => {
 describe('secrets never leak', () => {
 	it('no key, pass code, identity JWT, authentication code or session token in outputs or errors', async () => {
 		const seen: unknown[] = [];
-		const collect = async (params: Params, items: IDataObject[] = [{}]) => {
+		const collect = async (params: NodeParams, items: IDataObject[] = [{}]) => {
 			for (const continueOnFail of [true, false]) {
 				try {
 					seen.push(await run(params, items, continueOnFail));

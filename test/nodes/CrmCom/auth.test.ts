@@ -1,5 +1,5 @@
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import {
 	SESSION_LIFETIME_MS,
@@ -20,29 +20,14 @@ import {
 	IDENTITY_SECRET,
 	ORGANISATION,
 	PASS_CODE,
-	crmcomFixture,
+	useCrmComFixture,
 	type CrmComFixture,
 } from '../../support/crmcom';
+import { failureOf, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
 
-function tokenError(fn: () => unknown): TokenError {
-	try {
-		fn();
-	} catch (error) {
-		expect(error).toBeInstanceOf(TokenError);
-		return error as TokenError;
-	}
-	throw new Error('expected a TokenError');
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TokenError> {
-	const error = await promise.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(error).toBeInstanceOf(TokenError);
-	return error as TokenError;
-}
+const tokenError = (fn: () => unknown): TokenError => thrownBy(TokenError, fn);
+const refusal = async (promise: Promise<unknown>): Promise<TokenError> => await failureOf(TokenError, promise);
 
 const code = (overrides: Record<string, unknown> = {}): ICredentialDataDecryptedObject => ({
 	serverUrl: 'https://acme.crm.com',
@@ -153,17 +138,8 @@ describe('the refused-token rule', () => {
 });
 
 describe('against the fake CRM.COM', () => {
-	let f: CrmComFixture;
-	beforeAll(async () => {
-		f = await crmcomFixture({ tokenLifetimeSec: 3600 });
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
+	const f = useCrmComFixture({ tokenLifetimeSec: 3600 });
 	afterEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
-		f.fake.clearLog();
 		f.fake.settings.loginErrorHttpStatus = 200;
 	});
 

@@ -2,20 +2,20 @@
 import { DateTime } from 'luxon';
 import type { IBinaryData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { PBX_MAX_PER_PAGE, PBX_PATHS, PBX_STATS_CONCURRENT_MESSAGE, type PbxCall } from '../../fakes/pbx';
 import { startFakeServer, send } from '../../fakes/common';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { credentialStore, many, runNode, type CredentialStore, type NodeParams } from '../../support/context';
 import { failure } from '../../support/failure';
-import { authorizePublicApp, createTrustedApp, pbxFixture, type PbxFixture } from '../../support/pbx';
+import { authorizePublicApp, createTrustedApp, usePbxFixture } from '../../support/pbx';
 
 const node = new VirtualPbx();
 const credentialType = new VirtualPbxTrustedAppApi();
 
-let f: PbxFixture;
+const f = usePbxFixture();
 let store: CredentialStore;
 let calls: PbxCall[];
 let records: Array<{ call_uuid: string; record_uuid: string }>;
@@ -24,41 +24,30 @@ let client: string;
 const API = PBX_PATHS.api;
 const ALL_TIME = { start: '2000-01-01T00:00:00Z', end: '' };
 
-beforeAll(async () => {
-	f = await pbxFixture();
+beforeAll(() => {
 	calls = f.fake.allCalls();
 	records = calls.flatMap((c) => c.cdr.map((r) => ({ call_uuid: c.call_uuid, record_uuid: r.record_uuid })));
 	client = String(f.fake.user.client_id);
 	historyPath = `${API}/client/${client}/call_history/`;
 });
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
 	f.fake.clearLostAnswers();
-	f.fake.clearLog();
 	f.fake.settings.statsRetryAfterSec = undefined;
 	store = credentialStore(credentialType, f.credentials);
 });
 
-type Params = Record<string, unknown> | ((i: number) => Record<string, unknown>);
-
 async function run(
-	params: Params,
+	params: NodeParams,
 	items: IDataObject[] = [{}],
 	options: { continueOnFail?: boolean; timezone?: string } = {},
 ): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({
+	return await runNode(node, {
 		store,
 		items,
 		continueOnFail: options.continueOnFail,
 		timezone: options.timezone,
 		params: (i) => ({ authentication: 'trustedApp', ...(typeof params === 'function' ? params(i) : params) }),
 	});
-	const [output] = await node.execute.call(ctx);
-	return output;
 }
 
 /** The PBX's `YYYY-MM-DD HH:MM:SS` GMT → ISO 8601 UTC, written out here independently of the node. */
@@ -78,7 +67,6 @@ function withIso(call: PbxCall): IDataObject {
 	} as unknown as IDataObject;
 }
 
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 const getMe = { resource: 'user', operation: 'getMe' };
 const history = (extra: Record<string, unknown> = {}) => ({
 	resource: 'callHistory',
@@ -562,7 +550,7 @@ describe('failures per item', () => {
 describe('secrets never leak', () => {
 	it('no app secret or access token in outputs, error messages or descriptions', async () => {
 		const outputs: unknown[] = [];
-		const collect = async (params: Params, items: IDataObject[] = [{}], continueOnFail = true) => {
+		const collect = async (params: NodeParams, items: IDataObject[] = [{}], continueOnFail = true) => {
 			try {
 				outputs.push(await run(params, items, { continueOnFail }));
 			} catch (error) {

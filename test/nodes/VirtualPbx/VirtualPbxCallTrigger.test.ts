@@ -12,25 +12,18 @@
  *   ("Fetch Test Event"): recent calls, the state and the next poll's output unchanged.
  */
 import type { IDataObject, INodeExecutionData, ITriggerFunctions } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { CallPoller, accepts, type DonePromise, type PollHost } from '../../../nodes/VirtualPbx/callTrigger/poll';
 import { TEST_EVENT_CALLS, VirtualPbxCallTrigger } from '../../../nodes/VirtualPbx/VirtualPbxCallTrigger.node';
 import { parsePbxDatetime, type PbxCall } from '../../fakes/pbx';
+import { usePbxFixture } from '../../support/pbx';
 import { deferred, pollHost, run, triggerContext, uuidsOf, type Emitted } from '../../support/pollHost';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
 
 const MIN = 60_000;
 const T0 = Math.floor(Date.now() / MIN) * MIN;
 let clock = T0;
-let f: PbxFixture;
-
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 20, now: () => clock, tokenLifetimeSec: 24 * 3600 });
-});
-afterAll(async () => {
-	await f?.fake.close();
-});
+const f = usePbxFixture({ callCount: 20, now: () => clock, tokenLifetimeSec: 24 * 3600 }, { fresh: false });
 
 const context = (staticData: IDataObject) => triggerContext(f, staticData);
 const host = (staticData: IDataObject, emitted: Emitted[]): PollHost => pollHost(f, staticData, emitted);

@@ -15,7 +15,7 @@ import { CAP_MEMORY_MS, VirtualPbxTrigger } from '../../../nodes/VirtualPbx/Virt
 import { SUBSCRIPTION_LIMIT_ANSWERS, type PbxEventType } from '../../fakes/pbx';
 import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
 import { failure } from '../../support/failure';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 
 const trigger = new VirtualPbxTrigger();
 const hooks = trigger.webhookMethods.default;
@@ -37,7 +37,7 @@ interface Harness {
 	webhook(request: { query?: IDataObject; body?: IDataObject }): { ctx: IWebhookFunctions; response: RecordedResponse };
 }
 
-let f: PbxFixture;
+const f = usePbxFixture({ callCount: 10 });
 /** The receiver n8n would be: production webhook URL base. */
 let receiver: http.Server;
 let webhookUrl: string;
@@ -174,19 +174,15 @@ function expectExactlyOurs(secret: string) {
 }
 
 beforeAll(async () => {
-	f = await pbxFixture({ callCount: 10 });
 	receiver = await startReceiver();
 	webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook/${WEBHOOK_ID}/webhook`;
 });
 
 afterAll(async () => {
 	await new Promise((resolve) => receiver.close(resolve));
-	await f.fake.close();
 });
 
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
 	f.fake.clearLostAnswers();
 	f.fake.settings.maxSubscriptionsPerExtension = 10;
 	f.fake.settings.maxSubscriptionsPerClient = undefined;

@@ -1,5 +1,5 @@
 import type { IHttpRequestOptions } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { TokenError } from '../../../nodes/shared/errors';
 import {
@@ -12,22 +12,11 @@ import {
 } from '../../../nodes/VirtualPbx/auth';
 import { json, send, startFakeServer, type FakeServer } from '../../fakes/common';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { failure } from '../../support/failure';
+import { failure, failureOf, thrownBy } from '../../support/failure';
 import { testHttpRequest } from '../../support/http';
-import { PUBLIC_APP, pbxFixture, type PbxFixture } from '../../support/pbx';
+import { PUBLIC_APP, usePbxFixture } from '../../support/pbx';
 
-let f: PbxFixture;
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 10 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
-beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
-});
+const f = usePbxFixture({ callCount: 10 });
 
 /** testHttpRequest, counting the requests made. */
 function countingHttp() {
@@ -40,9 +29,7 @@ function countingHttp() {
 }
 
 async function tokenFailure(credentials: Record<string, unknown>): Promise<TokenError> {
-	const error = await failure<TokenError>(requestTrustedAppToken(credentials as never, testHttpRequest));
-	expect(error).toBeInstanceOf(TokenError);
-	return error;
+	return await failureOf(TokenError, requestTrustedAppToken(credentials as never, testHttpRequest));
 }
 
 describe('host input', () => {
@@ -58,16 +45,10 @@ describe('host input', () => {
 	it.each(['', 'apiproxy.telphin.ru', 'ftp://pbx.example.com', 'https://pbx.example.com/?x=1', 'https://pbx.example.com/#a', 42])(
 		'refuses %o naming "Host URL"',
 		(input) => {
-			let caught: unknown;
-			try {
-				normalizePbxHost(input);
-			} catch (error) {
-				caught = error;
-			}
-			expect(caught).toBeInstanceOf(TokenError);
-			expect((caught as TokenError).field).toBe('Host URL');
-			expect((caught as TokenError).kind).toBe('input');
-			expect((caught as TokenError).message).toContain('"Host URL"');
+			const caught = thrownBy(TokenError, () => normalizePbxHost(input));
+			expect(caught.field).toBe('Host URL');
+			expect(caught.kind).toBe('input');
+			expect(caught.message).toContain('"Host URL"');
 		},
 	);
 });

@@ -15,23 +15,16 @@
  * - Max Attempts per Call from the node's options (1..10).
  */
 import type { IDataObject } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { attemptsLimit, SET_ASIDE_FIELD, setAsideOf, SUSPECTS_FIELD, suspectsOf } from '../../../nodes/VirtualPbx/callTrigger/isolation';
 import { CallPoller, type PollSettings } from '../../../nodes/VirtualPbx/callTrigger/poll';
 import { pollHost, run, uuidsOf, type Emitted } from '../../support/pollHost';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 
 const MIN = 60_000;
 let clock = Math.floor(Date.now() / MIN) * MIN;
-let f: PbxFixture;
-
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 5, now: () => clock, tokenLifetimeSec: 24 * 3600 });
-});
-afterAll(async () => {
-	await f?.fake.close();
-});
+const f = usePbxFixture({ callCount: 5, now: () => clock, tokenLifetimeSec: 24 * 3600 }, { fresh: false });
 
 /** A trigger activation on fresh static data, polled every 5 minutes of the virtual clock. */
 async function activation(settings: Partial<PollSettings> = {}) {

@@ -4,25 +4,17 @@
  * stored instead of each renewing, and never send a refresh token another one already rotated.
  * Each VendorClient here stands for one execution; they share one store, as n8n's database.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
-import { createB2CopyClient } from '../../../nodes/B2Copy/transport';
 import { renewalTiming } from '../../../nodes/shared/client';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
+import { b2copyExecution, useB2CopyFixture } from '../../support/b2copy';
+import { credentialStore, type CredentialStore } from '../../support/context';
 
-let f: B2CopyFixture;
+const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 600 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
 	store = credentialStore(new B2CopyExternalCrmApi(), f.credentials);
 });
 afterEach(() => {
@@ -30,16 +22,7 @@ afterEach(() => {
 });
 
 /** One execution: its own context and client over the shared store. */
-function execution() {
-	const ctx = createExecuteContext({ store, params: {} });
-	const client = createB2CopyClient(ctx);
-	const echo = async (i: number) =>
-		await client.request<{ query: Record<string, string> }>(
-			{ method: 'GET', url: `${f.fake.url}/api/admin/test/echo`, qs: { i: String(i) }, json: true },
-			{ itemIndex: 0 },
-		);
-	return { client, echo };
-}
+const execution = () => b2copyExecution(store, f.fake.url);
 
 describe('re-checking the credential store before a renewal', () => {
 	it('a run whose token was refused adopts the token another execution stored meanwhile: no second renewal', async () => {

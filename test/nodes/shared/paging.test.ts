@@ -4,7 +4,7 @@
  * through the nodes against fakes that cap pages below the asked size.
  */
 import type { INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -13,9 +13,9 @@ import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { DISCOVERY_SIZES, collectByOffset, collectByPageNumber, isLastPage } from '../../../nodes/shared/paging';
 import { CRMCOM_GROUPS, CRMCOM_PATHS } from '../../fakes/crmcom';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { createExecuteContext, credentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { credentialStore, runNode } from '../../support/context';
+import { useCrmComFixture } from '../../support/crmcom';
+import { usePbxFixture } from '../../support/pbx';
 
 const rows = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -176,29 +176,17 @@ describe('collectByPageNumber', () => {
 });
 
 describe('through the nodes, against fakes with a 50-row cap', () => {
-	let crm: CrmComFixture;
-	let pbx: PbxFixture;
-	beforeAll(async () => {
-		crm = await crmcomFixture({ pageCap: 50 });
-		pbx = await pbxFixture({ pageCap: 50, callCount: 230 });
-	});
-	afterAll(async () => {
-		await crm.fake.close();
-		await pbx.fake.close();
-	});
+	const crm = useCrmComFixture({ pageCap: 50 }, { fresh: false });
+	const pbx = usePbxFixture({ pageCap: 50, callCount: 230 }, { fresh: false });
 
-	async function crmRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });
-		return (await new CrmCom().execute.call(ctx))[0];
-	}
-	async function pbxRun(params: Record<string, unknown>): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({
+	const crmRun = async (params: Record<string, unknown>): Promise<INodeExecutionData[]> =>
+		await runNode(new CrmCom(), { store: credentialStore(new CrmComApi(), crm.credentials), params, items: [{}] });
+	const pbxRun = async (params: Record<string, unknown>): Promise<INodeExecutionData[]> =>
+		await runNode(new VirtualPbx(), {
 			store: credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials),
 			params: { authentication: 'trustedApp', ...params },
 			items: [{}],
 		});
-		return (await new VirtualPbx().execute.call(ctx))[0];
-	}
 
 	it('CRM.COM Get Group Members, Return All: all 2,500, unique, in order', async () => {
 		crm.fake.clearLog();

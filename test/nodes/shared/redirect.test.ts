@@ -6,7 +6,7 @@
  * 307/308), so these tests fail if a request lets n8n follow a redirect.
  */
 import type { INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
@@ -18,33 +18,12 @@ import { CRMCOM_LOGIN_PATH } from '../../../nodes/CrmCom/auth';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { decideRedirect } from '../../../nodes/shared/redirect';
 import { B2COPY_PATHS } from '../../fakes/b2copy';
-import { json, startFakeServer, type FakeServer } from '../../fakes/common';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
 import { testHttpRequest } from '../../support/http';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { useRecorder, useVendorFixtures } from '../../support/vendors';
 
-let recorder: FakeServer;
-let b2: B2CopyFixture;
-let crm: CrmComFixture;
-let pbx: PbxFixture;
-
-beforeAll(async () => {
-	recorder = await startFakeServer(({ res }) => json(res, 200, { recorded: true }), { name: 'recorder' });
-	[b2, crm, pbx] = await Promise.all([b2copyFixture(), crmcomFixture(), pbxFixture()]);
-});
-afterAll(async () => {
-	await Promise.all([recorder.close(), b2.fake.close(), crm.fake.close(), pbx.fake.close()]);
-});
-beforeEach(() => {
-	recorder.clearLog();
-	for (const fake of [b2.fake, crm.fake, pbx.fake]) {
-		fake.reset();
-		fake.clearFaults();
-		fake.clearLog();
-	}
-});
+const recorder = useRecorder();
+const { b2, crm, pbx } = useVendorFixtures();
 
 /** Runs a node; returns its output or the error it threw. */
 async function run(

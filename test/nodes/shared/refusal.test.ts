@@ -6,7 +6,7 @@
  * message says what to do.
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
@@ -16,12 +16,10 @@ import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { forbiddenSpeaksOfToken } from '../../../nodes/shared/client';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
-
-const many = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
+import { useB2CopyFixture } from '../../support/b2copy';
+import { credentialStore, many, runNode, type CredentialStore } from '../../support/context';
+import { useCrmComFixture } from '../../support/crmcom';
+import { usePbxFixture } from '../../support/pbx';
 
 describe('which 403 speaks of the token', () => {
 	it.each([
@@ -39,26 +37,15 @@ describe('which 403 speaks of the token', () => {
 describe('Virtual PBX trusted app', () => {
 	const node = new VirtualPbx();
 	const type = new VirtualPbxTrustedAppApi();
-	let f: PbxFixture;
+	const f = usePbxFixture();
 	let store: CredentialStore;
 	const getMe = { authentication: 'trustedApp', resource: 'user', operation: 'getMe' };
 	const grants = () => f.fake.counters.grants.client_credentials.ok;
 
-	async function run(items: IDataObject[], params: Record<string, unknown> = getMe, continueOnFail = false): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params, items, continueOnFail });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[], params: Record<string, unknown> = getMe, continueOnFail = false): Promise<INodeExecutionData[]> =>
+		await runNode(node, { store, params, items, continueOnFail });
 
-	beforeAll(async () => {
-		f = await pbxFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
-		f.fake.clearLog();
 		f.fake.settings.deadTokenStatus = 401;
 		store = credentialStore(type, f.credentials);
 	});
@@ -114,7 +101,7 @@ describe('Virtual PBX trusted app', () => {
 describe('B2COPY', () => {
 	const node = new B2Copy();
 	const type = new B2CopyExternalCrmApi();
-	let f: B2CopyFixture;
+	const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 	let store: CredentialStore;
 	const echo = {
 		resource: 'apiRequest',
@@ -124,20 +111,9 @@ describe('B2COPY', () => {
 		options: { concurrency: 5 },
 	};
 
-	async function run(items: IDataObject[]): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params: echo, items });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[]): Promise<INodeExecutionData[]> => await runNode(node, { store, params: echo, items });
 
-	beforeAll(async () => {
-		f = await b2copyFixture({ accessTokenTtlSec: 600 });
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
 		f.fake.settings.deadTokenStatus = 401;
 		store = credentialStore(type, f.credentials);
 	});
@@ -159,24 +135,13 @@ describe('B2COPY', () => {
 describe('CRM.COM', () => {
 	const node = new CrmCom();
 	const type = new CrmComApi();
-	let f: CrmComFixture;
+	const f = useCrmComFixture();
 	let store: CredentialStore;
 	const jobs = { resource: 'job', operation: 'getMany', returnAll: false, limit: 2 };
 
-	async function run(items: IDataObject[]): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params: jobs, items });
-		return (await node.execute.call(ctx))[0];
-	}
+	const run = async (items: IDataObject[]): Promise<INodeExecutionData[]> => await runNode(node, { store, params: jobs, items });
 
-	beforeAll(async () => {
-		f = await crmcomFixture();
-	});
-	afterAll(async () => {
-		await f.fake.close();
-	});
 	beforeEach(() => {
-		f.fake.reset();
-		f.fake.clearFaults();
 		store = credentialStore(type, f.credentials);
 	});
 

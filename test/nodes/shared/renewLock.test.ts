@@ -5,21 +5,20 @@
  * (in queue mode, on any worker); they share one credential store and one processed-items store.
  */
 import type { IDataObject } from 'n8n-workflow';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { B2COPY_PATHS } from '../../../nodes/B2Copy/auth';
-import { createB2CopyClient } from '../../../nodes/B2Copy/transport';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { lockTiming } from '../../../nodes/shared/renewLock';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
+import { b2copyExecution, useB2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore, type CredentialStore, type TestContext } from '../../support/context';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { usePbxFixture } from '../../support/pbx';
 import { ProcessedDb } from '../../support/processedStore';
 
 const NODE_ROW = 'n:node-1';
-let f: B2CopyFixture;
+const f = useB2CopyFixture({ accessTokenTtlSec: 600 });
 let store: CredentialStore;
 let db: ProcessedDb;
 /** Every call the node made on its node-scope row: [operation, value]. */
@@ -27,39 +26,16 @@ let nodeScopeCalls: Array<[string, number | undefined]>;
 
 /** n8n's dedup helpers of an execution, over `db` (or throwing, like a workflow without an id). */
 function helpersOver(ctx: TestContext, broken = false): void {
-	const context = (scope: string) => (scope === 'node' ? `n:${ctx.getNode().id}` : '');
-	Object.assign(ctx.helpers, {
-		checkProcessedAndRecord: async (items: Array<string | number>, scope: string, opts: { mode: string; maxEntries?: number }) => {
-			if (scope === 'node') nodeScopeCalls.push(['record', Number(items[0])]);
-			if (broken) throw new Error('The "workflow.id" value is undefined');
-			if (opts.mode === 'entries') {
-				const had = await db.record(context(scope), items.map(String), opts.maxEntries ?? Number.MAX_SAFE_INTEGER);
-				return { new: items.filter((k) => !had.has(String(k))), processed: items.filter((k) => had.has(String(k))) };
-			}
-			const isNew = await db.latest(context(scope), Number(items[0]));
-			return isNew ? { new: items, processed: [] } : { new: [], processed: items };
-		},
-		removeProcessed: async (items: Array<string | number>, scope: string) => await db.remove(context(scope), items.map(String)),
-		clearAllProcessedItems: async (scope: string) => {
-			if (scope === 'node') nodeScopeCalls.push(['clear', undefined]);
-			if (broken) throw new Error('The "workflow.id" value is undefined');
-			await db.clear(context(scope));
-		},
-		getProcessedDataCount: async (scope: string) => db.count(context(scope)),
+	const helpers = db.helpers(ctx.getNode().id, (operation, scope, items) => {
+		if (scope === 'node') nodeScopeCalls.push(operation === 'record' ? ['record', Number(items[0])] : ['clear', undefined]);
+		if (broken) throw new Error('The "workflow.id" value is undefined');
 	});
+	Object.assign(ctx.helpers, helpers);
 }
 
 /** One execution of the workflow node: its own context and client over the shared stores. */
 function execution(options: { broken?: boolean } = {}) {
-	const ctx = createExecuteContext({ store, params: {} });
-	helpersOver(ctx, options.broken);
-	const client = createB2CopyClient(ctx);
-	const echo = async (i: number) =>
-		await client.request<{ query: Record<string, string> }>(
-			{ method: 'GET', url: `${f.fake.url}/api/admin/test/echo`, qs: { i: String(i) }, json: true },
-			{ itemIndex: 0 },
-		);
-	return { client, echo };
+	return b2copyExecution(store, f.fake.url, (ctx) => helpersOver(ctx, options.broken));
 }
 
 async function burst(n: number, options: { broken?: boolean } = {}) {
@@ -72,15 +48,7 @@ async function burst(n: number, options: { broken?: boolean } = {}) {
 
 const saved = { ...lockTiming };
 
-beforeAll(async () => {
-	f = await b2copyFixture({ accessTokenTtlSec: 600 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
 	store = credentialStore(new B2CopyExternalCrmApi(), f.credentials);
 	db = new ProcessedDb(3);
 	nodeScopeCalls = [];
@@ -170,13 +138,7 @@ describe('renewal under the processed-items lock', () => {
 });
 
 describe('the call sync keeps its node-scope row to itself', () => {
-	let pbx: PbxFixture;
-	beforeAll(async () => {
-		pbx = await pbxFixture();
-	});
-	afterAll(async () => {
-		await pbx.fake.close();
-	});
+	const pbx = usePbxFixture({}, { fresh: false });
 
 	async function runPbx(params: IDataObject) {
 		store = credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials);

@@ -5,32 +5,23 @@
  */
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import type { VendorResponse } from '../../../nodes/shared/client';
 import { RequestReuse, reuseKey } from '../../../nodes/shared/reuse';
 import { CRMCOM_PATHS } from '../../fakes/crmcom';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
+import { credentialStore, runNode, type CredentialStore } from '../../support/context';
+import { useCrmComFixture } from '../../support/crmcom';
 
 const node = new CrmCom();
 const credentialType = new CrmComApi();
 
-let f: CrmComFixture;
+const f = useCrmComFixture();
 let store: CredentialStore;
 
-beforeAll(async () => {
-	f = await crmcomFixture();
-});
-afterAll(async () => {
-	await f.fake.close();
-});
 beforeEach(() => {
-	f.fake.reset();
-	f.fake.clearFaults();
-	f.fake.clearLog();
 	f.fake.maxInFlight = 0;
 	store = credentialStore(credentialType, f.credentials);
 });
@@ -47,11 +38,8 @@ const lookup = (options: IDataObject = {}) => (i: number) => ({
 	options: { concurrency: 10, ...options },
 });
 
-async function run(params: (i: number) => IDataObject, items: IDataObject[], continueOnFail = false): Promise<INodeExecutionData[]> {
-	const ctx = createExecuteContext({ store, params, items, continueOnFail });
-	const [output] = await node.execute.call(ctx);
-	return output;
-}
+const run = async (params: (i: number) => IDataObject, items: IDataObject[], continueOnFail = false): Promise<INodeExecutionData[]> =>
+	await runNode(node, { store, params, items, continueOnFail });
 
 const lookups = () => f.fake.requestsTo(CRMCOM_PATHS.contactShow, 'GET').length;
 

@@ -4,7 +4,7 @@
  * item of the run: the next request tries one fresh renewal.
  */
 import type { IDataObject, IHttpRequestOptions, INodeExecutionData } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { VirtualPbxTrustedAppApi } from '../../../credentials/VirtualPbxTrustedAppApi.credentials';
@@ -14,9 +14,9 @@ import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { TokenError } from '../../../nodes/shared/errors';
 import { callTokenEndpoint } from '../../../nodes/shared/token';
 import { PBX_PATHS } from '../../fakes/pbx';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
-import { createExecuteContext, credentialStore, type CredentialStore } from '../../support/context';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { useB2CopyFixture } from '../../support/b2copy';
+import { credentialStore, runNode, type CredentialStore } from '../../support/context';
+import { usePbxFixture } from '../../support/pbx';
 
 type Step = { status: number; headers?: Record<string, string> } | { error: Record<string, unknown> & { message: string } };
 
@@ -84,32 +84,13 @@ describe('callTokenEndpoint retries', () => {
 });
 
 describe('a token endpoint that fails for a while, through the nodes', () => {
-	let pbx: PbxFixture;
-	let b2: B2CopyFixture;
+	const pbx = usePbxFixture();
+	const b2 = useB2CopyFixture({ accessTokenTtlSec: 600 });
 	let store: CredentialStore;
 	const getMe = { authentication: 'trustedApp', resource: 'user', operation: 'getMe' };
 
-	beforeAll(async () => {
-		pbx = await pbxFixture();
-		b2 = await b2copyFixture({ accessTokenTtlSec: 600 });
-	});
-	afterAll(async () => {
-		await pbx.fake.close();
-		await b2.fake.close();
-	});
-	beforeEach(() => {
-		pbx.fake.reset();
-		pbx.fake.clearFaults();
-		pbx.fake.clearLog();
-		b2.fake.reset();
-		b2.fake.clearFaults();
-		b2.fake.clearLog();
-	});
-
-	async function pbxRun(items: IDataObject[]): Promise<INodeExecutionData[]> {
-		const ctx = createExecuteContext({ store, params: getMe, items, continueOnFail: true });
-		return (await new VirtualPbx().execute.call(ctx))[0];
-	}
+	const pbxRun = async (items: IDataObject[]): Promise<INodeExecutionData[]> =>
+		await runNode(new VirtualPbx(), { store, params: getMe, items, continueOnFail: true });
 
 	it('PBX: the token request dropped once → retried, the run succeeds with one grant', async () => {
 		store = credentialStore(new VirtualPbxTrustedAppApi(), pbx.credentials);
@@ -143,8 +124,7 @@ describe('a token endpoint that fails for a while, through the nodes', () => {
 	it('B2COPY: the exchange dropped once → resent with a new assertion (not refused as replayed)', async () => {
 		store = credentialStore(new B2CopyExternalCrmApi(), b2.credentials);
 		b2.fake.fail({ path: B2COPY_PATHS.exchange }, { kind: 'drop' });
-		const ctx = createExecuteContext({ store, params: { resource: 'apiRequest', operation: 'request', method: 'GET', path: '/api/admin/test/echo' }, items: [{}] });
-		const [output] = await new B2Copy().execute.call(ctx);
+		const output = await runNode(new B2Copy(), { store, params: { resource: 'apiRequest', operation: 'request', method: 'GET', path: '/api/admin/test/echo' }, items: [{}] });
 		expect(output).toHaveLength(1);
 		const exchanges = b2.fake.requestsTo(B2COPY_PATHS.exchange);
 		expect(exchanges).toHaveLength(2);

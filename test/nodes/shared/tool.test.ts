@@ -5,7 +5,7 @@
  */
 import type { INodeExecutionData, INodeProperties, INodePropertyOptions, INodeTypeDescription } from 'n8n-workflow';
 import { NodeHelpers, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { B2CopyExternalCrmApi } from '../../../credentials/B2CopyExternalCrmApi.credentials';
 import { CrmComApi } from '../../../credentials/CrmComApi.credentials';
@@ -14,24 +14,10 @@ import { B2Copy } from '../../../nodes/B2Copy/B2Copy.node';
 import { CrmCom } from '../../../nodes/CrmCom/CrmCom.node';
 import { VirtualPbx } from '../../../nodes/VirtualPbx/VirtualPbx.node';
 import { B2COPY_PATHS } from '../../fakes/b2copy';
-import { b2copyFixture, type B2CopyFixture } from '../../support/b2copy';
 import { createExecuteContext, credentialStore } from '../../support/context';
-import { crmcomFixture, type CrmComFixture } from '../../support/crmcom';
-import { pbxFixture, type PbxFixture } from '../../support/pbx';
+import { useVendorFixtures } from '../../support/vendors';
 
-let b2: B2CopyFixture;
-let crm: CrmComFixture;
-let pbx: PbxFixture;
-
-beforeAll(async () => {
-	[b2, crm, pbx] = await Promise.all([b2copyFixture(), crmcomFixture(), pbxFixture()]);
-});
-afterAll(async () => {
-	await Promise.all([b2.fake.close(), crm.fake.close(), pbx.fake.close()]);
-});
-beforeEach(() => {
-	for (const fake of [b2.fake, crm.fake, pbx.fake]) fake.clearLog();
-});
+const { b2, crm, pbx } = useVendorFixtures();
 
 /** What the editor shows for one parameter in the node (`b2Copy`) or its tool (`b2CopyTool`). */
 function visibleOptions(description: INodeTypeDescription, asTool: boolean, name: string, values: Record<string, unknown>): string[] {

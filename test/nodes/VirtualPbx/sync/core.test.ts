@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
 import { acquireLock, claimCalls, markSynced, releaseLock, type SyncEnv } from '../../../../nodes/VirtualPbx/sync/core';
-import { ProcessedDb } from '../../../support/processedStore';
+import { ProcessedDb, syncEnv } from '../../../support/processedStore';
 
 const LEASE = 10 * 60_000;
 
@@ -11,9 +11,7 @@ function clock() {
 	return { now: () => Date.now() + offset, advance: (ms: number) => (offset += ms) };
 }
 
-function env(db: ProcessedDb, c = clock(), nodeId = 'getMany'): SyncEnv {
-	return { store: db.store(nodeId), now: c.now, sleep: async (ms) => await new Promise((r) => setTimeout(r, ms)), random: Math.random, settleMs: 15, lockLeaseMs: 1000 };
-}
+const env = (db: ProcessedDb, c = clock(), nodeId = 'getMany'): SyncEnv => syncEnv(db, { now: c.now, settleMs: 15 }, nodeId);
 
 function calls(n: number, from = 0, flow = 'in'): IDataObject[] {
 	return Array.from({ length: n }, (_, i) => ({

@@ -4,20 +4,14 @@
  * the run, so the calls come again — n8n would otherwise carry the unwritten calls on as done.
  */
 import { NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { VirtualPbx } from '../../../../nodes/VirtualPbx/VirtualPbx.node';
 import { createExecuteContext, credentialStore } from '../../../support/context';
-import { pbxFixture, type PbxFixture } from '../../../support/pbx';
+import { usePbxFixture } from '../../../support/pbx';
 
-let f: PbxFixture;
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 0, statsDelayMs: 0 });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
+const f = usePbxFixture({ callCount: 0, statsDelayMs: 0 }, { fresh: false });
 
 const node = new VirtualPbx();
 

@@ -8,16 +8,12 @@ import { describe, expect, it } from 'vitest';
 
 import { isInProgress } from '../../../../nodes/VirtualPbx/calls';
 import { acquireLock, claimCalls, HOUR_MS, markSynced, releaseLock, type ClaimResult, type SyncEnv } from '../../../../nodes/VirtualPbx/sync/core';
-import { ProcessedDb } from '../../../support/processedStore';
+import { ProcessedDb, syncEnv } from '../../../support/processedStore';
 
 const LEASE = 10 * 60_000;
 const LOOKBACK = 4 * HOUR_MS;
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const gmt = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
-
-function env(db: ProcessedDb): SyncEnv {
-	return { store: db.store('getMany'), now: () => Date.now(), sleep: async (ms) => await new Promise((r) => setTimeout(r, ms)), random: Math.random, settleMs: 5, lockLeaseMs: 1000 };
-}
 
 interface Spec {
 	uuid: string;
@@ -71,7 +67,7 @@ describe('calls in progress', () => {
 
 	it('runs every 15 min for 12 h reading from the hint: each call delivered once, only after it ended, with its final duration; no hour holding a call in progress is sealed', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		// 300 calls over 8 h, every 10th lasting 40 min to 3 h, the others up to 20 min.
 		const specs: Spec[] = Array.from({ length: 300 }, (_, i) => {
 			const startMs = T0 + Math.floor((i * 8 * HOUR_MS) / 300);
@@ -104,7 +100,7 @@ describe('calls in progress', () => {
 
 	it('a call in progress in an old hour keeps that hour unsealed: once it ends it is still delivered', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		const from = gmt(T0);
 		// One long call at 00:10 (ends 06:12), 30 short calls in hour 00, and calls until 05:45.
 		const specs: Spec[] = [
@@ -128,7 +124,7 @@ describe('calls in progress', () => {
 describe('calls sent again', () => {
 	it('are delivered even in a sealed hour and do not move the next window', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		const from = gmt(T0);
 		const specs: Spec[] = Array.from({ length: 60 }, (_, i) => ({ uuid: `c${i}`, startMs: T0 + i * 10 * 60_000, endMs: T0 + i * 10 * 60_000 + 60_000 }));
 		const now = T0 + 12 * HOUR_MS;

@@ -8,17 +8,13 @@ import type { IDataObject } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
 import { acquireLock, claimCalls, claimKey, doneKey, HOUR_MS, markSynced, releaseLock, sealCandidates, sealKeys, type ClaimResult, type SyncEnv } from '../../../../nodes/VirtualPbx/sync/core';
-import { ProcessedDb } from '../../../support/processedStore';
+import { ProcessedDb, syncEnv } from '../../../support/processedStore';
 
 const LEASE = 10 * 60_000;
 const LOOKBACK = 4 * HOUR_MS;
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 
 const gmt = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
-
-function env(db: ProcessedDb): SyncEnv {
-	return { store: db.store('getMany'), now: () => Date.now(), sleep: async (ms) => await new Promise((r) => setTimeout(r, ms)), random: Math.random, settleMs: 5, lockLeaseMs: 1000 };
-}
 
 interface Call extends IDataObject {
 	call_uuid: string;
@@ -70,7 +66,7 @@ describe('sync state kept bounded: sealed hours, pruned done keys, claim keys re
 
 	it('calls listed up to one lookback after they start (some exactly at the lookback), a run every 15 min reading from a fixed start: each call once, the row stays bounded', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		// 1,200 calls over 30 h; every 7th is listed exactly one lookback after it started, others 0-2 h.
 		const calls = makeCalls(1200, 30 * HOUR_MS, (i) => (i % 7 === 0 ? LOOKBACK : ((i * 7919) % 7200) * 1000));
 		const from = gmt(T0);
@@ -98,7 +94,7 @@ describe('sync state kept bounded: sealed hours, pruned done keys, claim keys re
 
 	it('a call listed late, after the rest of its hour was synced: the hour is not sealed before it is read, and it comes once', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		// Hour 10: 20 calls listed at once; one (late) starts at 10:59:59 and is listed exactly one lookback later.
 		const calls = makeCalls(20, HOUR_MS - 60_000, () => 0).map((c) => ({ ...c, startMs: c.startMs + 10 * HOUR_MS, listedMs: c.listedMs + 10 * HOUR_MS, call: { ...c.call, start_time_gmt: gmt(c.startMs + 10 * HOUR_MS) } }));
 		const lateStart = T0 + 11 * HOUR_MS - 1000;
@@ -126,7 +122,7 @@ describe('sync state kept bounded: sealed hours, pruned done keys, claim keys re
 	it('an hour with a call delivered but not marked is not sealed; the call comes again after its lease, once marked it never comes again', async () => {
 		const db = new ProcessedDb(0);
 		let offset = 0;
-		const e = { ...env(db), now: () => Date.now() + offset };
+		const e = { ...syncEnv(db), now: () => Date.now() + offset };
 		const calls = makeCalls(40, 2 * HOUR_MS, () => 0);
 		calls.push({ call: { call_uuid: 'z', start_time_gmt: gmt(T0 + 10 * HOUR_MS) }, startMs: T0 + 10 * HOUR_MS, listedMs: T0 + 10 * HOUR_MS });
 		const from = gmt(T0);
@@ -156,7 +152,7 @@ describe('sync state kept bounded: sealed hours, pruned done keys, claim keys re
 
 	it('Mark as Synced removes the claim keys of the slot it is told; a later run skips the calls without them', async () => {
 		const db = new ProcessedDb(0);
-		const e = env(db);
+		const e = syncEnv(db);
 		const calls = makeCalls(30, 30 * 60_000, () => 0);
 		const from = gmt(T0);
 		const first = await run(e, calls, from, T0 + HOUR_MS, 1000);
@@ -169,7 +165,7 @@ describe('sync state kept bounded: sealed hours, pruned done keys, claim keys re
 
 	it('runs at once with sealing, Marks (removing claims) writing while others claim and seal: every call once, none lost', async () => {
 		const db = new ProcessedDb(3);
-		const e = env(db);
+		const e = syncEnv(db);
 		// 600 calls over 12 h, all listed; runs at the PBX's time 18:00, 3 at a time, 100 calls each.
 		const calls = makeCalls(600, 12 * HOUR_MS, () => 0);
 		const from = gmt(T0);

@@ -6,7 +6,7 @@
  * last calls to end). The real-n8n suite runs the same scenario with fewer runs.
  */
 import type { IDataObject } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { VirtualPbxTrustedAppApi } from '../../../../credentials/VirtualPbxTrustedAppApi.credentials';
 import { markSynced } from '../../../../nodes/VirtualPbx/sync/core';
@@ -15,38 +15,14 @@ import { syncSettings } from '../../../../nodes/VirtualPbx/actions/callHistory/g
 import { createPbxClient } from '../../../../nodes/VirtualPbx/transport';
 import type { PbxCall } from '../../../fakes/pbx';
 import { createExecuteContext, credentialStore } from '../../../support/context';
-import { pbxFixture, type PbxFixture } from '../../../support/pbx';
+import { usePbxFixture } from '../../../support/pbx';
 import { ProcessedDb } from '../../../support/processedStore';
 
 const HOUR = 3_600_000;
 const FAST = { settleMs: 5 };
-let f: PbxFixture;
 const clock = { offset: 0 };
+const f = usePbxFixture({ callCount: 0, statsDelayMs: 0, listAtHangup: true, now: () => Date.now() + clock.offset }, { fresh: false });
 
-beforeAll(async () => {
-	f = await pbxFixture({ callCount: 0, statsDelayMs: 0, listAtHangup: true, now: () => Date.now() + clock.offset });
-});
-afterAll(async () => {
-	await f.fake.close();
-});
-
-/** The dedup helpers of an n8n execution context over the in-memory store. */
-function helpersOver(db: ProcessedDb) {
-	const context = (scope: string) => (scope === 'node' ? 'n:node-1' : '');
-	return {
-		checkProcessedAndRecord: async (items: Array<string | number>, scope: string, opts: { mode: string; maxEntries?: number }) => {
-			if (opts.mode === 'entries') {
-				const had = await db.record(context(scope), items.map(String), opts.maxEntries ?? Number.MAX_SAFE_INTEGER);
-				return { new: items.filter((k) => !had.has(String(k))), processed: items.filter((k) => had.has(String(k))) };
-			}
-			const isNew = await db.latest(context(scope), Number(items[0]));
-			return isNew ? { new: items, processed: [] } : { new: [], processed: items };
-		},
-		removeProcessed: async (items: Array<string | number>, scope: string) => await db.remove(context(scope), items.map(String)),
-		clearAllProcessedItems: async (scope: string) => await db.clear(context(scope)),
-		getProcessedDataCount: async (scope: string) => db.count(context(scope)),
-	};
-}
 
 async function simulate(options: { keepStaticData: boolean; stepMs: number }): Promise<{ calls: PbxCall[]; writes: Map<string, number>; requests: number; rowAtEnd: number }> {
 	const db = new ProcessedDb(1);
@@ -67,7 +43,7 @@ async function simulate(options: { keepStaticData: boolean; stepMs: number }): P
 			staticData,
 			params: { authentication: 'trustedApp', start: new Date(t0 - HOUR).toISOString(), lookbackMinutes: 240, maxCalls: 1000, leaseMinutes: 10, skipInternal: true, filters: {} },
 		});
-		Object.assign(ctx.helpers, helpersOver(db));
+		Object.assign(ctx.helpers, db.helpers(ctx.getNode().id));
 		const out = await syncCalls(ctx, createPbxClient(ctx, 'trustedApp'), 0, syncSettings(ctx, 0), FAST);
 		for (const call of out) writes.set(String(call.call_uuid), (writes.get(String(call.call_uuid)) ?? 0) + 1);
 		// Mark as Synced of the same execution: told the claim slot by Get Many (global static data).
