@@ -33,7 +33,7 @@ import {
 	type N8nInstance,
 	type WorkflowInput,
 } from '../test/n8n/harness';
-import { b2copyFixture, type B2CopyFixture } from '../test/support/b2copy';
+import { b2copyFixture, type B2CopyFixture } from '../test/support/b2copyFixture';
 
 export const DEMO_PORTS = { n8n: 5678, b2copy: 5681, crmcom: 5682, pbx: 5683 } as const;
 export const DEMO_DIR = path.join(REPO_ROOT, '.tmp', 'demo');

@@ -2,44 +2,13 @@
  * A fake B2COPY with one registered key pair, admin and device IP, and the matching credential
  * data: the starting point of B2COPY tests in every tier.
  */
-import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
-
 import { createB2CopyClient } from '../../nodes/B2Copy/transport';
-import { B2COPY_PATHS, startFakeB2Copy, type FakeB2Copy, type FakeB2CopyOptions } from '../fakes/b2copy';
-import { generateEcKeyPair, type EcKeyPair } from '../fakes/keys';
+import { B2COPY_PATHS, type FakeB2CopyOptions } from '../fakes/b2copy';
+import { b2copyFixture, type B2CopyFixture } from './b2copyFixture';
 import { createExecuteContext, type CredentialStore, type TestContext } from './context';
 import { useFixture, type FakeUseOptions } from './lifecycle';
 
-export const ADMIN_ID = '42';
-export const DEVICE_IP = '203.0.113.10';
-export const KEY_ID = 'crm-key-1';
-
-export interface B2CopyFixture {
-	fake: FakeB2Copy;
-	keys: EcKeyPair;
-	credentials: ICredentialDataDecryptedObject;
-}
-
-export async function b2copyFixture(options: Partial<FakeB2CopyOptions> = {}): Promise<B2CopyFixture> {
-	const keys = generateEcKeyPair();
-	const fake = await startFakeB2Copy({
-		keys: { [KEY_ID]: keys.publicPem },
-		admins: { [ADMIN_ID]: { allowedIps: [DEVICE_IP] } },
-		...options,
-	});
-	return {
-		fake,
-		keys,
-		credentials: {
-			host: fake.url,
-			adminId: ADMIN_ID,
-			deviceIp: DEVICE_IP,
-			keyId: KEY_ID,
-			privateKey: keys.privatePkcs8Pem,
-			assertionLifetime: 300,
-		},
-	};
-}
+export { ADMIN_ID, DEVICE_IP, KEY_ID, b2copyFixture, type B2CopyFixture } from './b2copyFixture';
 
 /** `b2copyFixture(options)` for the file or describe block (test/support/lifecycle.ts). */
 export function useB2CopyFixture(options: Partial<FakeB2CopyOptions> = {}, use: FakeUseOptions = {}): B2CopyFixture {
