@@ -25,10 +25,11 @@ import {
 	json,
 	parseBasic,
 	parseBearer,
+	fireFirst,
 	readJsonObject,
 	sleep,
 } from './common';
-import type { FakeRequest, FaultMatch, Query } from './common';
+import type { FakeRequest, FaultMatch, MatchRule, Query } from './common';
 
 export const PBX_PATHS = {
 	authorize: '/oauth/authorize',
@@ -503,7 +504,7 @@ export class FakePbx extends FakeServer {
 	private readonly callbackLog: PbxCallbackRecord[] = [];
 	private readonly statsInFlight = new Map<string, number>();
 	private nextSubscriptionId = 1;
-	private lostAnswers: Array<{ match: FaultMatch; seen: number; fired: number; limit: number }> =
+	private lostAnswers: MatchRule[] =
 		[];
 	private counts: PbxCounters = emptyCounters();
 	private expireAfter: number | undefined;
@@ -636,25 +637,9 @@ export class FakePbx extends FakeServer {
 	}
 
 	private answerIsLost(method: string, path: string): boolean {
-		let lost = false;
-		for (const rule of this.lostAnswers) {
-			const { match } = rule;
-			if (match.method !== undefined && match.method.toUpperCase() !== method) continue;
-			if (typeof match.path === 'string' && match.path !== path) continue;
-			if (match.path instanceof RegExp) {
-				match.path.lastIndex = 0;
-				if (!match.path.test(path)) continue;
-			}
-			rule.seen++;
-			if (lost) continue;
-			const n = rule.seen - (match.skip ?? 0);
-			if (n < 1) continue;
-			if (match.every !== undefined && n % match.every !== 0) continue;
-			rule.fired++;
-			lost = true;
-		}
-		this.lostAnswers = this.lostAnswers.filter((rule) => rule.fired < rule.limit);
-		return lost;
+		const { fired, left } = fireFirst(this.lostAnswers, method, path);
+		this.lostAnswers = left;
+		return fired !== undefined;
 	}
 
 	/** Every live refresh token dies (401 invalid_grant: the user must reconnect). */
